@@ -1,0 +1,53 @@
+"""The ASGI application: every face mounted on one FastAPI app over one set of services."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request, Response
+from linkbase.api.responses import JSONBody
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from linkbase import __version__
+from linkbase.api import ops
+from linkbase.api.arvados import routes as arvados_routes
+from linkbase.api.arvados.errors import error_response
+from linkbase.bootstrap import prepare_database
+from linkbase.services.context import Services
+from linkbase.settings import Settings
+from linkbase.storage.database import Database
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    """Build the app; prepares (migrates and seeds) the database unless one is given."""
+    settings = settings or Settings()
+    database = db or prepare_database(settings)
+    app = FastAPI(title="Linkbase", version=__version__, docs_url=None, redoc_url=None)
+    app.state.services = Services(database, settings)
+    app.include_router(ops.router)
+    app.include_router(arvados_routes.router)
+    _mount_optional_faces(app)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        request_id = arvados_routes.request_id_of(request)
+        if exc.status_code == 404:
+            return error_response(404, ["Path not found"], request_id)
+        if exc.status_code == 405:
+            return error_response(404, ["Path not found"], request_id)
+        return JSONBody({"errors": [str(exc.detail)]}, status_code=exc.status_code)
+
+    return app
+
+
+def _mount_optional_faces(app: FastAPI) -> None:
+    """Mount the Laserfiche, native and web faces when their modules are present."""
+    import importlib
+
+    for module_name in ("linkbase.api.laserfiche.routes", "linkbase.api.native.routes",
+                        "linkbase.web.routes"):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        module.register(app)

@@ -1,0 +1,1 @@
+"""The Arvados v1 face: transport rules, params, rendering, discovery."""

@@ -1,0 +1,67 @@
+"""Stored rows to Arvados JSON: kinds, etags, nine-digit timestamps, computed attributes, select."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from linkbase.domain import uuids
+from linkbase.domain.resources import Resource
+from linkbase.domain.timestamps import format_micros
+from linkbase.services.listing import ListPage
+
+_TIME_FIELDS = ("created_at", "modified_at", "expires_at")
+
+
+def _computed(resource: Resource, row: dict[str, Any], name: str) -> Any:
+    if name == "head_kind":
+        return uuids.kind_of(row.get("head_uuid"))
+    if name == "tail_kind":
+        return uuids.kind_of(row.get("tail_uuid"))
+    if name == "full_name":
+        first = row.get("first_name") or ""
+        last = row.get("last_name") or ""
+        return f"{first} {last}".strip()
+    if name == "api_token":
+        return row.get("api_token")
+    return None
+
+
+def render_object(resource: Resource, row: dict[str, Any],
+                  select: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """One object as the Arvados face shows it."""
+    names = select if select else resource.output_names
+    out: dict[str, Any] = {"kind": resource.kind}
+    if not select or "etag" in select:
+        out["etag"] = row.get("etag")
+    for name in names:
+        if name in ("kind", "etag"):
+            continue
+        attribute = resource.attribute(name)
+        if attribute is None:
+            continue
+        if attribute.computed or name == "api_token":
+            value = _computed(resource, row, name)
+        else:
+            value = row.get(name)
+        if name in _TIME_FIELDS:
+            value = format_micros(value)
+        elif name in ("properties", "prefs") and value is None:
+            value = {}
+        out[name] = value
+    return out
+
+
+def render_list(resource: Resource, page: ListPage,
+                select: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The list envelope (``items_available`` only with ``count=exact``)."""
+    body: dict[str, Any] = {
+        "kind": resource.list_kind,
+        "etag": "",
+        "self_link": "",
+        "offset": page.offset,
+        "limit": page.limit,
+        "items": [render_object(resource, row, select) for row in page.items],
+    }
+    if page.items_available is not None:
+        body["items_available"] = page.items_available
+    return body

@@ -1,0 +1,325 @@
+"""The Arvados v1 routes: one dispatcher that applies the transport rules, then calls services.
+
+Method overrides and parameter merging (spec §1.1, §1.3) need the whole request before the verb is
+known, so the routing of ``/arvados/v1/...`` is done here, after those rules, rather than by
+per-verb framework routes. Each action is a thin call into ``linkbase.services``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from linkbase.api.responses import JSONBody
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from linkbase.api.arvados import params as p
+from linkbase.api.arvados.errors import error_response, render_error
+from linkbase.api.arvados.render import render_list, render_object
+from linkbase.api.auth import bearer_from_header, resolve_caller, token_from_params
+from linkbase.domain.errors import (
+    InvalidArgumentError,
+    LinkbaseError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from linkbase.domain.query import build_list_query, parse_bool, parse_select
+from linkbase.domain.resources import RESOURCES, Resource
+from linkbase.services import collections, groups, links, tokens, users
+from linkbase.services.context import Caller, Services
+from linkbase.services.listing import ListPage, list_records
+from linkbase.services.permissions import Access
+from linkbase.services.tokens import root_token_record
+
+router = APIRouter()
+
+_REQUEST_ID_RE = re.compile(r"^[\x21-\x7e]{1,1024}$")
+_ALNUM = string.digits + string.ascii_lowercase
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, HEAD, PUT, PATCH, POST, DELETE, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, X-Http-Method-Override, "
+    "X-Request-Id",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+def request_id_of(request: Request) -> str:
+    """The client's X-Request-Id if acceptable, else a fresh ``req-…`` id."""
+    given = request.headers.get("x-request-id")
+    if given and _REQUEST_ID_RE.match(given):
+        return given
+    return "req-" + "".join(secrets.choice(_ALNUM) for _ in range(20))
+
+
+@dataclass
+class Call:
+    """One decoded Arvados call."""
+
+    services: Services
+    caller: Caller
+    resource: Resource
+    uuid: str | None
+    params: dict[str, Any]
+
+    def access(self, conn: Connection) -> Access:
+        """Permission decisions for this caller inside ``conn``'s transaction."""
+        return Access(conn, self.caller, self.services.well_known)
+
+
+Handler = Callable[[Call], Any]
+
+
+# -- actions -------------------------------------------------------------------------------
+
+
+def _select(call: Call) -> tuple[str, ...] | None:
+    return parse_select(call.resource, call.params.get("select"))
+
+
+def do_list(call: Call) -> dict[str, Any]:
+    """The list method of any resource (spec §3)."""
+    prm = call.params
+    p.check_cluster_id(prm, call.services.cluster_id)
+    _check_bypass(call)
+    query = build_list_query(
+        call.resource, filters=prm.get("filters"), where=prm.get("where"),
+        order=prm.get("order"), select=prm.get("select"), limit=prm.get("limit"),
+        offset=prm.get("offset"), count=prm.get("count"), distinct=prm.get("distinct"),
+    )
+    for name in ("include_trash", "include_old_versions"):
+        parse_bool(prm.get(name), name)
+    with call.services.db.read() as conn:
+        page = list_records(conn, call.access(conn), call.resource, query)
+    return render_list(call.resource, page, query.select)
+
+
+def _check_bypass(call: Call) -> None:
+    if parse_bool(call.params.get("bypass_federation"), "bypass_federation") and not (
+        call.caller.is_admin
+    ):
+        raise PermissionDeniedError("Forbidden")
+
+
+_GETTERS: dict[str, Callable[[Access, str], dict[str, Any]]] = {
+    "links": links.get_link,
+    "users": users.get_user,
+    "groups": groups.get_group,
+    "collections": collections.get_collection,
+    "api_client_authorizations": tokens.get_token,
+}
+
+
+def do_get(call: Call) -> dict[str, Any]:
+    """Get one object the caller may read."""
+    select = _select(call)
+    parse_bool(call.params.get("include_trash"), "include_trash")
+    assert call.uuid is not None
+    with call.services.db.read() as conn:
+        row = _GETTERS[call.resource.name](call.access(conn), call.uuid)
+    return render_object(call.resource, row, select)
+
+
+def _body(call: Call) -> dict[str, Any]:
+    return p.resource_body(call.params, call.resource.wrapper, call.resource.output_names)
+
+
+def do_create(call: Call) -> dict[str, Any]:
+    """Create an object; one transaction."""
+    select = _select(call)
+    p.check_cluster_id(call.params, call.services.cluster_id)
+    unique = parse_bool(call.params.get("ensure_unique_name"), "ensure_unique_name")
+    attrs = _body(call)
+    with call.services.db.write() as conn:
+        access = call.access(conn)
+        name = call.resource.name
+        if name == "links":
+            row = links.create_link(access, attrs)
+        elif name == "groups":
+            row = groups.create_group(access, attrs, ensure_unique_name=unique)
+        elif name == "collections":
+            row = collections.create_collection(access, attrs, ensure_unique_name=unique)
+        elif name == "users":
+            row = users.create_user(access, attrs)
+        else:
+            row = tokens.create_token(access, attrs)
+    return render_object(call.resource, row, select)
+
+
+def do_update(call: Call) -> dict[str, Any]:
+    """Partial update; one transaction."""
+    select = _select(call)
+    _check_bypass(call)
+    unique = parse_bool(call.params.get("ensure_unique_name"), "ensure_unique_name")
+    attrs = _body(call)
+    assert call.uuid is not None
+    with call.services.db.write() as conn:
+        access = call.access(conn)
+        name = call.resource.name
+        if name == "links":
+            row = links.update_link(access, call.uuid, attrs)
+        elif name == "groups":
+            row = groups.update_group(access, call.uuid, attrs, ensure_unique_name=unique)
+        elif name == "collections":
+            row = collections.update_collection(access, call.uuid, attrs,
+                                                ensure_unique_name=unique)
+        elif name == "users":
+            row = users.update_user(access, call.uuid, attrs)
+        else:
+            raise NotFoundError()
+    return render_object(call.resource, row, select)
+
+
+_DELETERS: dict[str, Callable[[Access, str], dict[str, Any]]] = {
+    "links": links.delete_link,
+    "users": users.delete_user,
+    "groups": groups.delete_group,
+    "collections": collections.delete_collection,
+    "api_client_authorizations": tokens.delete_token,
+}
+
+
+def do_delete(call: Call) -> dict[str, Any]:
+    """Delete; returns the object as it was."""
+    assert call.uuid is not None
+    with call.services.db.write() as conn:
+        row = _DELETERS[call.resource.name](call.access(conn), call.uuid)
+    return render_object(call.resource, row)
+
+
+def do_get_permissions(call: Call) -> dict[str, Any]:
+    """``GET /arvados/v1/permissions/{uuid}`` (spec §5.7)."""
+    assert call.uuid is not None
+    with call.services.db.read() as conn:
+        rows = links.get_permissions(call.access(conn), call.uuid)
+    page = ListPage(rows, len(rows), len(rows), 0)
+    return render_list(RESOURCES["links"], page)
+
+
+def do_current_user(call: Call) -> dict[str, Any]:
+    """The caller's own user record (inactive callers too)."""
+    with call.services.db.read() as conn:
+        row = users.fetch_record(conn, users.tables.users, call.caller.uuid)
+    if row is None:
+        raise NotFoundError()
+    return render_object(RESOURCES["users"], row)
+
+
+def do_current_token(call: Call) -> dict[str, Any]:
+    """The token authenticating this request."""
+    resource = RESOURCES["api_client_authorizations"]
+    wk = call.services.well_known
+    if call.caller.token_uuid == wk.system_root_token:
+        return render_object(resource, root_token_record(wk, call.caller.token_secret or ""))
+    with call.services.db.read() as conn:
+        row = tokens.fetch_record(conn, tokens.tables.api_client_authorizations,
+                                  call.caller.token_uuid or "")
+    if row is None:
+        raise NotFoundError()
+    row["api_token"] = call.caller.token_secret
+    return render_object(resource, row)
+
+
+# -- routing -------------------------------------------------------------------------------
+
+
+def match_route(method: str, path: str) -> tuple[Resource, str | None, Handler] | None:
+    """Map (verb, path under /arvados/v1/) to an action; None → 404."""
+    parts = [s for s in path.split("/") if s != ""]
+    if method == "HEAD":
+        method = "GET"
+    if len(parts) == 2 and parts[0] == "permissions" and method == "GET":
+        return RESOURCES["links"], parts[1], do_get_permissions
+    if not parts or parts[0] not in RESOURCES:
+        return None
+    resource = RESOURCES[parts[0]]
+    if len(parts) == 1:
+        if method == "GET":
+            return resource, None, do_list
+        if method == "POST":
+            return resource, None, do_create
+        return None
+    if len(parts) != 2:
+        return None
+    target = parts[1]
+    if target == "current" and method == "GET":
+        if resource.name == "users":
+            return resource, None, do_current_user
+        if resource.name == "api_client_authorizations":
+            return resource, None, do_current_token
+    if method == "GET":
+        return resource, target, do_get
+    if method in ("PUT", "PATCH") and resource.name != "api_client_authorizations":
+        return resource, target, do_update
+    if method == "DELETE":
+        return resource, target, do_delete
+    return None
+
+
+def scope_allows(scopes: tuple[str, ...], method: str, path: str) -> bool:
+    """Token scopes (spec §1.2): ``all``, an exact ``VERB /path`` or a ``VERB /prefix/``."""
+    if path == "/arvados/v1/api_client_authorizations/current" and method in ("GET", "HEAD"):
+        return True
+    verbs = {method, "GET"} if method == "HEAD" else {method}
+    for scope in scopes:
+        if scope == "all":
+            return True
+        verb, _, scoped = scope.partition(" ")
+        if verb not in verbs:
+            continue
+        if scoped == path or (scoped.endswith("/") and path.startswith(scoped)):
+            return True
+    return False
+
+
+@router.api_route("/arvados/v1/{rest:path}",
+                  methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+                  include_in_schema=False)
+async def arvados_dispatch(request: Request, rest: str) -> Response:
+    """Entry point of every ``/arvados/v1/`` request."""
+    request_id = request_id_of(request)
+    headers = {**CORS_HEADERS, "X-Request-Id": request_id}
+    if request.method == "OPTIONS":
+        return Response(status_code=200, headers=headers)
+    services: Services = request.app.state.services
+    try:
+        body = await request.body()
+        if len(body) > services.settings.max_request_bytes:
+            raise InvalidArgumentError("Request body too large")
+        body_params = p.parse_body(body, request.headers.get("content-type"))
+        query = list(request.query_params.multi_items())
+        params = p.merge_params({}, body_params, query)
+        method = p.effective_method(
+            request.method, request.headers.get("x-http-method-override"), params
+        )
+    except LinkbaseError as exc:
+        return render_error(exc, request_id, headers=headers)
+    route = match_route(method, rest)
+    if route is None:
+        return error_response(404, ["Path not found"], request_id, headers=headers)
+    resource, uuid, handler = route
+    token = bearer_from_header(request.headers.get("authorization")) or token_from_params(params)
+    caller = await run_in_threadpool(resolve_caller, services, token)
+    if caller is None:
+        return error_response(401, ["Not logged in"], request_id, headers=headers)
+    if not scope_allows(caller.scopes, method, request.url.path):
+        return error_response(403, ["Forbidden"], request_id, headers=headers)
+    call = Call(services, caller, resource, uuid, params)
+    try:
+        result = await run_in_threadpool(handler, call)
+    except IntegrityError:
+        return error_response(422, ["Conflict with an existing record"], request_id,
+                              headers=headers)
+    except LinkbaseError as exc:
+        bare = handler is do_get_permissions and isinstance(exc, PermissionDeniedError)
+        return render_error(exc, request_id, bare=bare, headers=headers)
+    if request.method == "HEAD":
+        return Response(status_code=200, headers=headers, media_type="application/json")
+    return JSONBody(result, headers=headers)

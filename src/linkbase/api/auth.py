@@ -1,0 +1,35 @@
+"""Finding the bearer token of a request and turning it into a caller (shared by every face)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from linkbase.services.context import Caller, Services
+from linkbase.services.tokens import authenticate
+
+
+def bearer_from_header(authorization: str | None) -> str | None:
+    """The token of ``Authorization: Bearer|OAuth2 <t>`` (scheme case-insensitive), or None."""
+    if not authorization:
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    if scheme.lower() in ("bearer", "oauth2") and value.strip():
+        return value.strip()
+    return None
+
+
+def token_from_params(params: Mapping[str, object]) -> str | None:
+    """``api_token`` or ``oauth_token`` from query/form params."""
+    for name in ("api_token", "oauth_token"):
+        value = params.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def resolve_caller(services: Services, token: str | None) -> Caller | None:
+    """Authenticate ``token`` against the database (None when missing or invalid)."""
+    if not token:
+        return None
+    with services.db.read() as conn:
+        return authenticate(conn, services.well_known, token, services.settings.system_root_token)

@@ -1,0 +1,44 @@
+"""Operational endpoints: health, metrics and the discovery document (no token needed)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from linkbase.api.responses import JSONBody
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
+
+from linkbase.api.arvados.discovery import discovery_document
+from linkbase.services.context import Services
+
+router = APIRouter()
+
+REQUESTS = Counter("linkbase_http_requests_total", "HTTP requests served", ["method", "status"])
+
+
+def public_root(request: Request, services: Services) -> str:
+    """``LINKBASE_BASE_URL`` with a trailing slash, else scheme and Host of the request."""
+    base = services.settings.base_url
+    if base:
+        return base.rstrip("/") + "/"
+    host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
+    return f"{request.url.scheme}://{host}/"
+
+
+@router.get("/_health/ping", include_in_schema=False)
+def ping() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"health": "OK"}
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics() -> Response:
+    """Prometheus metrics."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.api_route("/discovery/v1/apis/arvados/v1/rest", methods=["GET", "POST"],
+                  include_in_schema=False)
+def discovery(request: Request) -> Response:
+    """The Arvados discovery document; any token is ignored."""
+    services: Services = request.app.state.services
+    document = discovery_document(public_root(request, services), services.cluster_id)
+    return JSONBody(document, headers={"Cache-Control": "no-cache"})

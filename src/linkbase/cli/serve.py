@@ -1,0 +1,78 @@
+"""Server-side administration commands: they act on the database directly, not over HTTP."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from typing import Annotated
+
+import typer
+
+from linkbase.settings import Settings
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option("--database", help="Database URL (default: LINKBASE_DATABASE_URL or "
+                 "sqlite:///linkbase.db)."),
+]
+
+
+def _settings(database: str | None) -> Settings:
+    settings = Settings()
+    if database:
+        settings = settings.model_copy(update={"database_url": database})
+    return settings
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    database: DatabaseOption = None,
+) -> None:
+    """Start the server, bringing the schema up to date first.
+
+    Example: linkbase serve --port 8000 --database sqlite:///linkbase.db
+    """
+    import uvicorn
+
+    from linkbase.api.app import create_app
+    from linkbase.bootstrap import prepare_database
+
+    settings = _settings(database)
+    db = prepare_database(settings)
+    if not settings.system_root_token:
+        _first_start_token(settings, db)
+    app = create_app(settings, db)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def _first_start_token(settings: Settings, db: object) -> None:
+    """Without LINKBASE_SYSTEM_ROOT_TOKEN, print an admin token once, on the first start."""
+    import sqlalchemy as sa
+
+    from linkbase.domain.uuids import WellKnown
+    from linkbase.services.tokens import issue_token
+    from linkbase.storage import tables
+    from linkbase.storage.database import Database
+
+    assert isinstance(db, Database)
+    wk = WellKnown(settings.cluster_id)
+    with db.write() as conn:
+        existing = conn.execute(
+            sa.select(tables.api_client_authorizations.c.uuid).where(
+                tables.api_client_authorizations.c.owner_uuid == wk.system_user
+            )
+        ).first()
+        if existing is not None:
+            return
+        record = issue_token(conn, wk, wk.system_user, actor_uuid=wk.system_user)
+    print(f"Admin token (shown once): {record['api_token']}", file=sys.stderr, flush=True)
+    _ = secrets
+
+
+def register(app: typer.Typer) -> None:
+    """Add the server-side commands to the ``linkbase`` CLI."""
+    app.command("serve")(serve)
+    from linkbase.cli import admin
+
+    admin.register(app)

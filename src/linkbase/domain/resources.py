@@ -1,0 +1,183 @@
+"""The catalogue of served resources and their attributes.
+
+Every face, the filter compiler and the renderers read attribute types from here, so a new
+attribute is declared once. Types follow the spec's filter table: S string, T timestamp,
+B boolean, J JSON object; ``OTHER`` attributes (arrays, prefs) can be selected but not filtered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from linkbase.domain import uuids
+
+
+class AttrType(Enum):
+    """How an attribute is compared in filters and ordered."""
+
+    STRING = "S"
+    TIME = "T"
+    BOOL = "B"
+    JSON = "J"
+    OTHER = "O"
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """One attribute of a resource as the Arvados face shows it."""
+
+    name: str
+    type: AttrType
+    #: Settable by clients on create/update.
+    writable: bool = True
+    #: Derived from other attributes; never stored (``full_name``, ``head_kind``).
+    computed: bool = False
+    #: Part of the ``any`` full-text-ish search (spec §3.4).
+    searchable: bool = False
+
+
+def _common() -> list[Attribute]:
+    return [
+        Attribute("uuid", AttrType.STRING, writable=False),
+        Attribute("owner_uuid", AttrType.STRING),
+        Attribute("created_at", AttrType.TIME, writable=False),
+        Attribute("modified_at", AttrType.TIME, writable=False),
+        Attribute("modified_by_user_uuid", AttrType.STRING, writable=False),
+    ]
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A resource of the Arvados face (and the table behind it)."""
+
+    name: str
+    kind: str
+    wrapper: str
+    class_name: str
+    infix: str
+    attributes: tuple[Attribute, ...]
+    default_order: tuple[tuple[str, str], ...] = (("modified_at", "desc"), ("uuid", "desc"))
+    by_name: dict[str, Attribute] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {a.name: a for a in self.attributes})
+
+    @property
+    def list_kind(self) -> str:
+        """The ``kind`` of a list envelope, e.g. ``arvados#linkList``."""
+        return self.kind + "List"
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """Attribute names in an object's JSON (``kind`` and ``etag`` are added by the renderer)."""
+        return tuple(a.name for a in self.attributes)
+
+    def attribute(self, name: str) -> Attribute | None:
+        """The attribute called ``name``, or None."""
+        return self.by_name.get(name)
+
+    @property
+    def filterable(self) -> dict[str, Attribute]:
+        """Attributes usable in filters (stored S/T/B/J ones)."""
+        return {
+            a.name: a
+            for a in self.attributes
+            if a.type is not AttrType.OTHER and not a.computed
+        }
+
+    @property
+    def searchable(self) -> tuple[str, ...]:
+        """Attributes the ``any`` filter searches."""
+        return tuple(a.name for a in self.attributes if a.searchable)
+
+
+S, T, B, J, O = AttrType.STRING, AttrType.TIME, AttrType.BOOL, AttrType.JSON, AttrType.OTHER
+
+LINKS = Resource(
+    name="links",
+    kind="arvados#link",
+    wrapper="link",
+    class_name="Link",
+    infix=uuids.LINK,
+    attributes=(
+        *_common(),
+        Attribute("link_class", S, searchable=True),
+        Attribute("name", S, searchable=True),
+        Attribute("tail_uuid", S),
+        Attribute("head_uuid", S),
+        Attribute("properties", J, searchable=True),
+        Attribute("head_kind", S, computed=True),
+        Attribute("tail_kind", S, computed=True),
+    ),
+)
+
+USERS = Resource(
+    name="users",
+    kind="arvados#user",
+    wrapper="user",
+    class_name="User",
+    infix=uuids.USER,
+    attributes=(
+        *_common(),
+        Attribute("email", S, searchable=True),
+        Attribute("username", S, searchable=True),
+        Attribute("first_name", S, searchable=True),
+        Attribute("last_name", S, searchable=True),
+        Attribute("full_name", S, writable=False, computed=True),
+        Attribute("is_admin", B),
+        Attribute("is_active", B),
+        Attribute("prefs", O),
+    ),
+)
+
+GROUPS = Resource(
+    name="groups",
+    kind="arvados#group",
+    wrapper="group",
+    class_name="Group",
+    infix=uuids.GROUP,
+    attributes=(
+        *_common(),
+        Attribute("name", S, searchable=True),
+        Attribute("description", S, searchable=True),
+        Attribute("group_class", S, searchable=True),
+        Attribute("properties", J, searchable=True),
+    ),
+)
+
+COLLECTIONS = Resource(
+    name="collections",
+    kind="arvados#collection",
+    wrapper="collection",
+    class_name="Collection",
+    infix=uuids.COLLECTION,
+    attributes=(
+        *_common(),
+        Attribute("name", S, searchable=True),
+        Attribute("description", S, searchable=True),
+        Attribute("properties", J, searchable=True),
+        Attribute("manifest_text", S),
+        Attribute("portable_data_hash", S),
+    ),
+)
+
+API_CLIENT_AUTHORIZATIONS = Resource(
+    name="api_client_authorizations",
+    kind="arvados#apiClientAuthorization",
+    wrapper="api_client_authorization",
+    class_name="ApiClientAuthorization",
+    infix=uuids.TOKEN,
+    attributes=(
+        *_common(),
+        Attribute("api_token", S, writable=False),
+        Attribute("expires_at", T),
+        Attribute("scopes", O),
+    ),
+    default_order=(("created_at", "desc"), ("uuid", "desc")),
+)
+
+RESOURCES: dict[str, Resource] = {
+    r.name: r for r in (LINKS, USERS, GROUPS, COLLECTIONS, API_CLIENT_AUTHORIZATIONS)
+}
+RESOURCE_BY_INFIX: dict[str, Resource] = {r.infix: r for r in RESOURCES.values()}

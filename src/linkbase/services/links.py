@@ -1,0 +1,310 @@
+"""Links (spec §5): create, update, delete and get_permissions with every class's rules.
+
+Permission links are edges of the permission graph: their writes go through the closure in the
+same transaction. Dedupe happens only after every check a creator must pass, so an existing
+grant is never revealed to, or changed by, a caller who could not have created it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from linkbase.domain import uuids
+from linkbase.domain.errors import InvalidArgumentError, NotFoundError, PermissionDeniedError
+from linkbase.domain.levels import LADDER_NAMES, PERMISSION_NAMES, Level, level_of_name
+from linkbase.domain.resources import LINKS
+from linkbase.services import ownership
+from linkbase.services.deletion import delete_objects
+from linkbase.services.permissions import Access
+from linkbase.services.records import fetch_record, insert_record, update_record
+from linkbase.services.validation import clean_attrs
+from linkbase.storage import tables
+from linkbase.storage.closure import ClosureChange, closure_change
+
+_links = tables.links
+
+_INVALID_NAME = (
+    "Name is invalid permission, must be one of 'can_read', 'can_write', 'can_manage', 'can_login'"
+)
+
+
+def _normalise(attrs: dict[str, Any]) -> dict[str, Any]:
+    for end in ("head_uuid", "tail_uuid"):
+        if end in attrs:
+            attrs[end] = uuids.normalise_reference(attrs[end])
+    return attrs
+
+
+def _check_kinds(attrs: dict[str, Any], merged: dict[str, Any]) -> None:
+    for end in ("head", "tail"):
+        sent = attrs.pop(f"{end}_kind", None)
+        if sent is None:
+            continue
+        uuid = merged.get(f"{end}_uuid")
+        expected = uuids.kind_of(uuid)
+        if sent != expected:
+            raise InvalidArgumentError(
+                f"'{sent}' does not match uuid '{uuid}', expected '{expected}'"
+            )
+
+
+def get_link(access: Access, uuid: str) -> dict[str, Any]:
+    """A link the caller may see (404 otherwise)."""
+    row = fetch_record(access.conn, _links, uuid)
+    if row is None or not access.readable_row("links", row):
+        raise NotFoundError()
+    return row
+
+
+def _check_permission_ends(access: Access, link: dict[str, Any]) -> None:
+    """Steps 1–3 of a permission link create: name, tail a user/role, head an object."""
+    if link.get("name") not in PERMISSION_NAMES:
+        raise InvalidArgumentError(_INVALID_NAME)
+    tail = link.get("tail_uuid")
+    if tail is None:
+        raise InvalidArgumentError("Tail uuid does not exist")
+    tail_row = access.lookup(tail)
+    if tail_row is None or not access.readable_reference(tail):
+        raise InvalidArgumentError(f"Tail uuid '{tail}' not found")
+    infix = uuids.infix_of(tail)
+    if infix == uuids.GROUP and tail_row.get("group_class") != "role":
+        raise InvalidArgumentError(
+            f"Tail uuid must be a user or role, was group with group_class "
+            f"{tail_row.get('group_class')}"
+        )
+    if infix not in (uuids.USER, uuids.GROUP):
+        raise InvalidArgumentError("Tail uuid must be a user or role")
+    head = link.get("head_uuid")
+    if head is None or uuids.infix_of(head) is None:
+        raise InvalidArgumentError("Head uuid does not exist")
+    if not access.readable_reference(head):
+        raise InvalidArgumentError(f"Head uuid '{head}' not found")
+
+
+def _require_manage_head(access: Access, head: str | None) -> None:
+    ownership.require_active(access)
+    if access.caller.is_admin:
+        return
+    if head is None or not access.can_on_reference(Level.MANAGE, head):
+        raise PermissionDeniedError("Forbidden")
+
+
+def _ladder_siblings(conn: Connection, link: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        sa.select(_links).where(
+            _links.c.link_class == "permission",
+            _links.c.tail_uuid == link["tail_uuid"],
+            _links.c.head_uuid == link["head_uuid"],
+            _links.c.name.in_(LADDER_NAMES),
+        )
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def _login_siblings(conn: Connection, link: dict[str, Any]) -> list[dict[str, Any]]:
+    username = (link.get("properties") or {}).get("username")
+    rows = conn.execute(
+        sa.select(_links).where(
+            _links.c.link_class == "permission",
+            _links.c.tail_uuid == link["tail_uuid"],
+            _links.c.head_uuid == link["head_uuid"],
+            _links.c.name == "can_login",
+        )
+    )
+    return [
+        dict(r._mapping)
+        for r in rows
+        if username is not None and (r._mapping["properties"] or {}).get("username") == username
+    ]
+
+
+def create_link(access: Access, attrs: dict[str, Any], *, change: ClosureChange | None = None,
+                ) -> dict[str, Any]:
+    """Create a link (or return the existing permission link it duplicates, §5.4)."""
+    conn = access.conn
+    attrs = _normalise(clean_attrs(LINKS, attrs))
+    requested_uuid = attrs.pop("uuid", None)
+    if requested_uuid is not None:
+        _check_assigned_uuid(access, requested_uuid)
+    link: dict[str, Any] = {
+        "link_class": None, "name": None, "tail_uuid": None, "head_uuid": None,
+        "properties": {}, **attrs,
+    }
+    _check_kinds(attrs, link)
+    link.pop("head_kind", None)
+    link.pop("tail_kind", None)
+    if link["link_class"] == "name":
+        raise InvalidArgumentError("Name Name links are obsolete")
+    if link["link_class"] == "permission":
+        _check_permission_ends(access, link)
+        _require_manage_head(access, link["head_uuid"])
+        existing = _existing_grant(conn, link)
+        if existing is not None:
+            return _upgrade_existing(access, existing, link, attrs, change)
+        link["owner_uuid"] = access.wk.system_user
+    else:
+        for end in ("head_uuid", "tail_uuid"):
+            ownership.check_reference(access, end, link[end])
+        if link["link_class"] == "published_port":
+            _check_published_port(conn, link)
+        link["owner_uuid"] = link.get("owner_uuid") or access.caller.uuid
+        ownership.check_owner(access, link["owner_uuid"])
+    link["uuid"] = requested_uuid or uuids.new_uuid(access.wk.cluster_id, uuids.LINK)
+    record = insert_record(conn, _links, link, access.caller.uuid)
+    if record["link_class"] == "permission":
+        _set_edge(conn, record, change)
+    return record
+
+
+def _set_edge(conn: Connection, record: dict[str, Any], change: ClosureChange | None) -> None:
+    level = int(level_of_name(record["name"]))
+    if change is not None:
+        change.set_edge(record["uuid"], record["tail_uuid"], record["head_uuid"], level)
+        return
+    with closure_change(conn) as own:
+        own.set_edge(record["uuid"], record["tail_uuid"], record["head_uuid"], level)
+
+
+def _check_assigned_uuid(access: Access, uuid: object) -> None:
+    if not access.caller.is_admin:
+        raise InvalidArgumentError("Uuid assignment not permitted")
+    if not isinstance(uuid, str) or uuids.infix_of(uuid) != uuids.LINK:
+        raise InvalidArgumentError(f"Invalid uuid '{uuid}' for Link")
+    if fetch_record(access.conn, _links, uuid) is not None:
+        raise InvalidArgumentError(f"Uuid '{uuid}' is already in use")
+
+
+def _check_published_port(conn: Connection, link: dict[str, Any]) -> None:
+    if uuids.infix_of(link["head_uuid"]) != "xvhdp":
+        raise InvalidArgumentError("Head uuid must be a container request UUID")
+    clash = conn.execute(
+        sa.select(_links.c.uuid).where(
+            _links.c.link_class == "published_port", _links.c.name == link["name"]
+        )
+    ).first()
+    if clash is not None:
+        raise InvalidArgumentError("Name has already been taken")
+
+
+def _existing_grant(conn: Connection, link: dict[str, Any]) -> dict[str, Any] | None:
+    if link["name"] == "can_login":
+        found = _login_siblings(conn, link)
+        return found[0] if found else None
+    siblings = _ladder_siblings(conn, link)
+    if not siblings:
+        return None
+    siblings.sort(key=lambda r: (-int(level_of_name(r["name"])), r["created_at"], r["id"]))
+    return siblings[0]
+
+
+def _upgrade_existing(access: Access, existing: dict[str, Any], link: dict[str, Any],
+                      attrs: dict[str, Any], change: ClosureChange | None) -> dict[str, Any]:
+    if link["name"] == "can_login":
+        return existing
+    if level_of_name(link["name"]) <= level_of_name(existing["name"]):
+        return existing
+    changes: dict[str, Any] = {"name": link["name"]}
+    if "properties" in attrs:
+        changes["properties"] = attrs["properties"]
+    record = update_record(access.conn, _links, existing, changes, access.caller.uuid)
+    _set_edge(access.conn, record, change)
+    return record
+
+
+def update_link(access: Access, uuid: str, attrs: dict[str, Any]) -> dict[str, Any]:
+    """Update a link (§5.5): non-permission links need write; permission links only change level."""
+    conn = access.conn
+    attrs = clean_attrs(LINKS, attrs, current_uuid=uuid)
+    current = get_link(access, uuid)
+    if "uuid" in attrs:
+        raise InvalidArgumentError("Uuid change not permitted")
+    attrs = _normalise(attrs)
+    merged = {**current, **attrs}
+    _check_kinds(attrs, merged)
+    was_permission = current["link_class"] == "permission"
+    if was_permission or merged.get("link_class") == "permission":
+        if was_permission and merged.get("name") not in PERMISSION_NAMES:
+            raise InvalidArgumentError(_INVALID_NAME)
+        _require_manage_head(access, current["head_uuid"])
+        for key in ("link_class", "head_uuid", "tail_uuid"):
+            if key in attrs and attrs[key] != current[key]:
+                raise InvalidArgumentError("Can only alter permission link level")
+        attrs.pop("owner_uuid", None)
+        with closure_change(conn) as change:
+            record = update_record(conn, _links, current, attrs, access.caller.uuid)
+            record = _merge_duplicates(access, record, change)
+            change.set_edge(record["uuid"], record["tail_uuid"], record["head_uuid"],
+                            int(level_of_name(record["name"])))
+        return record
+    for end in ("head_uuid", "tail_uuid", "owner_uuid"):
+        if end in attrs and attrs[end] != current[end]:
+            if end == "owner_uuid":
+                if attrs[end] is None:
+                    raise InvalidArgumentError("Owner uuid can't be blank")
+                ownership.check_owner(access, attrs[end])
+            else:
+                ownership.check_reference(access, end, attrs[end])
+    ownership.require_active(access)
+    if not access.can(Level.WRITE, uuid, current["owner_uuid"]):
+        raise PermissionDeniedError("Forbidden")
+    if merged.get("link_class") == "name":
+        raise InvalidArgumentError("Name Name links are obsolete")
+    return update_record(conn, _links, current, attrs, access.caller.uuid)
+
+
+def _merge_duplicates(access: Access, record: dict[str, Any], change: ClosureChange
+                      ) -> dict[str, Any]:
+    conn = access.conn
+    if record["name"] == "can_login":
+        others = [r for r in _login_siblings(conn, record) if r["uuid"] != record["uuid"]]
+    elif record["name"] in LADDER_NAMES:
+        others = [r for r in _ladder_siblings(conn, record) if r["uuid"] != record["uuid"]]
+        best = max([record, *others], key=lambda r: int(level_of_name(r["name"])))
+        if level_of_name(best["name"]) > level_of_name(record["name"]):
+            record = update_record(conn, _links, record, {"name": best["name"]},
+                                   access.caller.uuid)
+    else:
+        others = []
+    if others:
+        delete_objects(conn, change, [r["uuid"] for r in others])
+    return record
+
+
+def delete_link(access: Access, uuid: str) -> dict[str, Any]:
+    """Delete a link with the permission cascade (§5.6) and the §6 cascade; returns it as it was."""
+    conn = access.conn
+    current = get_link(access, uuid)
+    if current["link_class"] == "permission":
+        _require_manage_head(access, current["head_uuid"])
+        doomed = [current["uuid"]]
+        if current["name"] in LADDER_NAMES:
+            doomed += [r["uuid"] for r in _ladder_siblings(conn, current)]
+        elif current["name"] == "can_login":
+            doomed += [r["uuid"] for r in _login_siblings(conn, current)]
+    else:
+        ownership.require_active(access)
+        if not access.can(Level.WRITE, uuid, current["owner_uuid"]):
+            raise PermissionDeniedError("Forbidden")
+        doomed = [uuid]
+    with closure_change(conn) as change:
+        delete_objects(conn, change, set(doomed))
+    return current
+
+
+def get_permissions(access: Access, uuid: str) -> list[dict[str, Any]]:
+    """All permission links on ``uuid`` (§5.7): 422 malformed, 404 unreadable, 403 not manager."""
+    if not uuids.is_uuid(uuid) or uuids.infix_of(uuid) not in uuids.KIND_BY_INFIX:
+        raise InvalidArgumentError(f"Invalid uuid '{uuid}'")
+    if not access.readable_reference(uuid):
+        raise NotFoundError()
+    if not access.caller.is_admin and not access.can_on_reference(Level.MANAGE, uuid):
+        raise PermissionDeniedError("Forbidden")
+    rows = access.conn.execute(
+        sa.select(_links)
+        .where(_links.c.link_class == "permission", _links.c.head_uuid == uuid)
+        .order_by(_links.c.modified_at.desc(), _links.c.uuid.desc())
+    )
+    return [dict(r._mapping) for r in rows]

@@ -1,0 +1,72 @@
+"""Attribute validation for create/update bodies: unknown attributes and JSON types (422)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from linkbase.domain.errors import InvalidArgumentError
+from linkbase.domain.resources import AttrType, Resource
+from linkbase.domain.timestamps import parse_timestamp
+
+#: Attributes clients may send that are silently ignored (spec §1.4).
+IGNORED = frozenset(
+    {
+        "kind", "etag", "href", "created_at", "modified_at", "modified_by_user_uuid",
+        "modified_by_client_uuid", "writable_by", "can_write", "can_manage", "full_name",
+    }
+)
+
+_TYPE_NAMES = {
+    str: "String", int: "Integer", float: "Float", bool: "Boolean", list: "Array", dict: "Hash",
+    type(None): "NilClass",
+}
+
+
+def type_name(value: object) -> str:
+    """Ruby-style name of a JSON value's type, for error messages."""
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def clean_attrs(resource: Resource, attrs: dict[str, Any], *, extra: frozenset[str] = frozenset(),
+                current_uuid: str | None = None) -> dict[str, Any]:
+    """Drop ignored attributes, reject unknown ones and values of the wrong JSON type.
+
+    ``extra`` names attributes a resource accepts beyond its catalogue (e.g. ``password``).
+    """
+    cleaned: dict[str, Any] = {}
+    for name, value in attrs.items():
+        if name in IGNORED:
+            continue
+        if name == "uuid" and current_uuid is not None and value == current_uuid:
+            continue
+        attribute = resource.attribute(name)
+        if attribute is None and name not in extra:
+            raise InvalidArgumentError(f"unknown attribute '{name}' for {resource.class_name}.")
+        if attribute is not None:
+            _check_type(resource, name, attribute.type, value)
+        cleaned[name] = value
+    for name, value in list(cleaned.items()):
+        if name.endswith("_uuid") and value == "":
+            cleaned[name] = None
+    return cleaned
+
+
+def _check_type(resource: Resource, name: str, attr_type: AttrType, value: object) -> None:
+    wrong = InvalidArgumentError(
+        f"Invalid value for attribute '{name}' of {resource.class_name}: "
+        f"{type_name(value)} is not allowed"
+    )
+    if attr_type is AttrType.STRING:
+        if value is not None and not isinstance(value, str):
+            raise wrong
+    elif attr_type is AttrType.BOOL:
+        if value is not None and not isinstance(value, bool):
+            raise wrong
+    elif attr_type is AttrType.JSON:
+        if not isinstance(value, dict):
+            raise InvalidArgumentError("Properties must be a Hash")
+    elif attr_type is AttrType.TIME:
+        if value is not None:
+            if not isinstance(value, str):
+                raise wrong
+            parse_timestamp(value)

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy tables, engine setup, filter compiler, closure maintenance, migrations."""

@@ -1,0 +1,1 @@
+"""Alembic migrations shipped inside the package (the same revisions serve SQLite and PostgreSQL)."""
