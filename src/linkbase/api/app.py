@@ -9,7 +9,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from linkbase import __version__
 from linkbase.api import ops
 from linkbase.api.arvados import routes as arvados_routes
-from linkbase.api.arvados.errors import error_response
+from linkbase.api.arvados.errors import error_response, render_error
+from linkbase.domain.errors import LinkbaseError
 from linkbase.bootstrap import prepare_database
 from linkbase.services.context import Services
 from linkbase.settings import Settings
@@ -25,6 +26,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(ops.router)
     app.include_router(arvados_routes.router)
     _mount_optional_faces(app)
+
+    @app.exception_handler(LinkbaseError)
+    async def _domain_error(request: Request, exc: LinkbaseError) -> Response:
+        return render_error(exc, arvados_routes.request_id_of(request))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

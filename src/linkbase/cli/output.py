@@ -31,12 +31,27 @@ EXIT_REFUSED = 1
 EXIT_USAGE = 2
 
 
-class OutputFormat(str, enum.Enum):
+class OutputFormat(enum.StrEnum):
     """``--format`` values."""
 
     json = "json"
     yaml = "yaml"
     uuid = "uuid"
+
+
+class CountMode(enum.StrEnum):
+    """``--count`` values of list commands."""
+
+    exact = "exact"
+    none = "none"
+
+
+class DuplicatePolicy(enum.StrEnum):
+    """``import --on-duplicate`` values."""
+
+    error = "error"
+    ignore = "ignore"
+    update = "update"
 
 
 class CliUsageError(click.UsageError):

@@ -2,7 +2,7 @@
 
 Everything here works on already-decoded Python values (or JSON strings, decoded here) and turns
 them into small immutable objects the storage layer compiles to SQL. Validation lives here, in
-the domain, so every face reports the same Arvados error messages (spec §3.2–§3.5) and the SQL
+the domain, so every face reports the same Arvados error messages (spec §3.2 to §3.5) and the SQL
 compiler can trust its input: attribute names, operators and operand types are already checked,
 ``head_kind``/``tail_kind`` are rewritten to ``is_a`` and timestamps are integer microseconds.
 """
@@ -10,6 +10,7 @@ compiler can trust its input: attribute names, operators and operand types are a
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 
@@ -141,7 +142,7 @@ def _is_absent(raw: object) -> bool:
 
 
 def parse_filters(resource: Resource, raw: object) -> list[Filter]:
-    """Validate a ``filters`` param (spec §3.2–§3.4); absent, ``""`` and ``null`` mean none."""
+    """Validate a ``filters`` param (spec §3.2 to §3.4); absent, ``""`` and ``null`` mean none."""
     if _is_absent(raw):
         return []
     message = 'Could not parse "filters" param as an array'
@@ -164,7 +165,7 @@ def parse_filters(resource: Resource, raw: object) -> list[Filter]:
 
 
 def normalise_operator(op: str) -> str:
-    """Lowercase and collapse whitespace; reject unknown and retired operators with Arvados' words."""
+    """Lowercase and collapse whitespace; reject unknown and retired operators (Arvados' words)."""
     norm = " ".join(op.lower().split())
     if norm == "@@":
         raise InvalidArgumentError("Full text search operator is no longer supported")
@@ -173,9 +174,43 @@ def normalise_operator(op: str) -> str:
     return norm
 
 
+def _check_values(op: str, value: object) -> None:
+    """Reject values no backend can store or bind identically (would otherwise be a 500).
+
+    PostgreSQL text and jsonb cannot hold NUL characters; JSON has no NaN/Infinity; SQLite
+    integers are 64-bit. No stored value can equal such an operand anyway.
+    """
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidArgumentError(
+                f"Invalid operand for '{op}' operator in filters: NUL character"
+            )
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidArgumentError(f"Invalid operand '{value}' for '{op}' operator in filters")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if not -(2**63) <= value < 2**63:
+            raise InvalidArgumentError(f"Invalid operand '{value}' for '{op}' operator in filters")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_values(op, item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_values(op, key)
+            _check_values(op, item)
+
+
 def make_filter(resource: Resource, attr: str, op: str, operand: object) -> Filter:
     """Validate one ``[attr, op, operand]`` condition and return its typed form."""
     op = normalise_operator(op)
+    flt = _make_filter(resource, attr, op, operand)
+    _check_values(op, flt.operand)
+    if flt.key is not None:
+        _check_values(op, flt.key)
+    return flt
+
+
+def _make_filter(resource: Resource, attr: str, op: str, operand: object) -> Filter:
     if attr == "any":
         return _any_filter(op, operand)
     if attr in ("head_kind", "tail_kind") and resource.attribute(attr) is not None:
@@ -301,11 +336,10 @@ def _subproperty_filter(
     elif op in ("like", "ilike"):
         if not isinstance(operand, str):
             raise _operand_error(operand, op)
-    elif op == "exists":
-        if not isinstance(operand, bool):
-            raise InvalidArgumentError(
-                f"Invalid operand '{_render(operand)}' for 'exists' must be true or false"
-            )
+    elif op == "exists" and not isinstance(operand, bool):
+        raise InvalidArgumentError(
+            f"Invalid operand '{_render(operand)}' for 'exists' must be true or false"
+        )
     return Filter(base, op, operand, key)
 
 
@@ -382,7 +416,7 @@ def parse_where(resource: Resource, raw: object) -> list[Filter]:
 
 
 def parse_select(resource: Resource, raw: object) -> tuple[str, ...] | None:
-    """Validate ``select`` (spec §3.1): names of the resource plus ``kind``/``etag``; ``[]`` = absent."""
+    """Validate ``select`` (spec §3.1): attribute names plus ``kind``/``etag``; ``[]`` = none."""
     if _is_absent(raw):
         return None
     message = 'Could not parse "select" param as an array of strings'

@@ -20,7 +20,6 @@ emits different SQL for the same meaning:
 from __future__ import annotations
 
 import hashlib
-import json
 import operator
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -326,7 +325,7 @@ class _FilterCompiler:
                     """|| @.type() == "boolean")'"""
                 ),
             ).column_valued("tok")
-            text_of = sa.literal_column("'{}'")
+            text_of: Expr = sa.literal_column("'{}'")
             union = sa.union_all(
                 sa.select(keys.op("#>>", return_type=sa.Text)(text_of).label("tok")),
                 sa.select(scalars.op("#>>", return_type=sa.Text)(text_of).label("tok")),
@@ -475,7 +474,8 @@ def _sq_contains(node_type: Expr, node_value: Expr, operand: Any) -> Cond:
             child = _sq_children(node_type, node_value)
             conditions.append(
                 _exists(
-                    child, sa.and_(child.c.key == key, _sq_contains(child.c.type, child.c.value, value))
+                    child,
+                    sa.and_(child.c.key == key, _sq_contains(child.c.type, child.c.value, value)),
                 )
             )
         return sa.and_(*conditions)
@@ -499,7 +499,8 @@ def _sq_equal(node_type: Expr, node_value: Expr, operand: Any) -> Cond:
             child = _sq_children(node_type, node_value)
             conditions.append(
                 _exists(
-                    child, sa.and_(child.c.key == key, _sq_equal(child.c.type, child.c.value, value))
+                    child,
+                    sa.and_(child.c.key == key, _sq_equal(child.c.type, child.c.value, value)),
                 )
             )
         return sa.and_(*conditions)
@@ -519,7 +520,3 @@ def _sq_equal(node_type: Expr, node_value: Expr, operand: Any) -> Cond:
         return sa.and_(*conditions)
     return _sq_scalar(node_type, node_value, operand)
 
-
-def json_dumps(value: object) -> str:
-    """Serialise like the stored documents (used by tests building operands)."""
-    return json.dumps(value)

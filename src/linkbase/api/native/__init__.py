@@ -1,0 +1,1 @@
+"""Linkbase's own endpoints (``/linkbase/v1/...``): what neither Arvados nor Laserfiche offers."""

@@ -1,0 +1,416 @@
+"""Bulk transfer of links: ``linkbase export`` and ``linkbase import``.
+
+Export pages with keysets on ``(created_at, uuid)`` so a concurrent writer can neither make it
+skip nor repeat a link, and writes one JSON object per line with sorted keys: the format is
+stable, diffable and exactly what import reads.
+
+Import sends batches to ``POST /linkbase/v1/links/batch``. A batch is all-or-nothing on the
+server; when it names bad lines, the CLI reports them (line number and reason), drops them and
+resends the rest, unless ``--strict``. Lines carrying a ``uuid`` that already exists are skipped
+by default (``--on-duplicate ignore``), which makes an interrupted import safe to re-run: it
+resumes without duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import typer
+from rich.markup import escape
+
+from linkbase.cli.output import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    CliUsageError,
+    DuplicatePolicy,
+    fail,
+    flush,
+    parse_json_array,
+    state,
+    warn,
+    write,
+)
+from linkbase.client import Client, OnDuplicate
+from linkbase.client_errors import LinkbaseAPIError, LinkbaseError
+
+#: What an exported line holds (besides being sorted): the importable attributes + created_at.
+EXPORT_FIELDS = (
+    "created_at",
+    "head_uuid",
+    "link_class",
+    "name",
+    "owner_uuid",
+    "properties",
+    "tail_uuid",
+    "uuid",
+)
+#: Attributes the server computes; dropped from imported lines so exports re-import cleanly.
+SERVER_COMPUTED = frozenset(
+    {
+        "created_at",
+        "modified_at",
+        "modified_by_user_uuid",
+        "modified_by_client_uuid",
+        "kind",
+        "etag",
+        "href",
+        "id",
+    }
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Progress display
+
+
+def _progress(total: int | None, description: str) -> tuple[AbstractContextManager[Any], Any]:
+    """A rich progress bar on stderr when it is a terminal; otherwise a silent stand-in.
+
+    Returns ``(context manager, advance(n))``. Non-interactive runs (CI, pipes, cron) get no
+    control characters in their logs, only the final summary line.
+    """
+    if not sys.stderr.isatty():
+        return nullcontext(), lambda n: None
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        SpinnerColumn,
+        Task,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        """Items per second (rich's own speed column counts bytes)."""
+
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text("-/s" if speed is None else f"{speed:,.0f}/s", style="progress.data.speed")
+
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn(escape(description)),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
+    task = progress.add_task(description, total=total)
+
+    def advance(n: int) -> None:
+        progress.advance(task, n)
+
+    return progress, advance
+
+
+def _elapsed(start: float) -> str:
+    return f"{time.monotonic() - start:.1f}s"
+
+
+# --------------------------------------------------------------------------------------------
+# Export
+
+
+def export_line(item: dict[str, Any]) -> str:
+    """One exported link: the export fields only, sorted keys, compact, UTF-8."""
+    record = {key: item.get(key) for key in EXPORT_FIELDS}
+    if record["properties"] is None:
+        record["properties"] = {}
+    return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _export(
+    ctx: typer.Context,
+    filters: str | None = typer.Option(
+        None, "--filters", help="Only links matching these Arvados filters (JSON array, @FILE, -)."
+    ),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write to this file instead of stdout.", dir_okay=False
+    ),
+) -> None:
+    parsed = parse_json_array(filters, "--filters") if filters is not None else None
+    client = state(ctx).client()
+    start = time.monotonic()
+    total = client.links.count(filters=parsed) if sys.stderr.isatty() else None
+    stream: IO[str] | None = None
+    written = 0
+    display, advance = _progress(total, "exporting links")
+    try:
+        if output is not None:
+            try:
+                stream = output.open("w", encoding="utf-8", newline="\n")
+            except OSError as exc:
+                raise CliUsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
+        with display:
+            for page in client.links.keyset_pages(filters=parsed, select=list(EXPORT_FIELDS)):
+                text = "".join(export_line(item) + "\n" for item in page)
+                if stream is not None:
+                    stream.write(text)
+                else:
+                    write(text)
+                written += len(page)
+                advance(len(page))
+        if stream is None:
+            flush()
+    except LinkbaseError as exc:
+        reason = exc.message if isinstance(exc, LinkbaseAPIError) else str(exc)
+        fail(f"export stopped after {written} links: {reason}")
+    finally:
+        if stream is not None:
+            stream.close()
+    warn(f"exported {written} links in {_elapsed(start)}")
+
+
+_export.__doc__ = (
+    "Write links as JSON Lines (one object per line, sorted keys) to stdout or --output.\n\n"
+    "Each line holds uuid, owner_uuid, link_class, name, tail_uuid, head_uuid, properties and "
+    "created_at; only links you can read are exported. Pages with keysets, so concurrent "
+    "writes never make it skip or repeat a link.\n\n"
+    "[b]Examples[/b]\n\n"
+    "  $ linkbase export > links.jsonl\n"
+    + "  $ "
+    + escape("""linkbase export --filters '[["link_class", "=", "star"]]' -o stars.jsonl""")
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Import
+
+
+@dataclass
+class _Line:
+    number: int
+    attrs: dict[str, Any]
+
+
+@dataclass
+class ImportStats:
+    """Running totals, reported in the final summary line."""
+
+    read: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    without_uuid: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"{self.read} lines read, {self.created} created, {self.updated} updated, "
+            f"{self.skipped} skipped, {self.rejected} rejected"
+        )
+
+
+class _StopImport(Exception):
+    """Abort the import: a --strict rejection, or a batch the server refused as a whole."""
+
+
+def _read_lines(stream: IO[str], stats: ImportStats, strict: bool) -> Iterator[_Line]:
+    """Parse the JSONL input; bad lines are reported (and stop the import with --strict)."""
+    for number, raw in enumerate(stream, start=1):
+        text = raw.strip()
+        if not text:
+            continue
+        stats.read += 1
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            reason = f"invalid JSON: {exc.msg} at column {exc.colno}"
+            value = None
+        else:
+            reason = "" if isinstance(value, dict) else "not a JSON object"
+        if reason:
+            stats.rejected += 1
+            warn(f"line {number}: {reason}")
+            if strict:
+                raise _StopImport(f"line {number} rejected and --strict given")
+            continue
+        assert isinstance(value, dict)
+        attrs = {k: v for k, v in value.items() if k not in SERVER_COMPUTED}
+        if not attrs.get("uuid"):
+            stats.without_uuid += 1
+        yield _Line(number, attrs)
+
+
+class _Importer:
+    """Sends batches, retrying without the lines the server rejected."""
+
+    def __init__(
+        self,
+        client: Client,
+        on_duplicate: OnDuplicate,
+        strict: bool,
+        stats: ImportStats,
+        advance: Any,
+    ) -> None:
+        self.client = client
+        self.on_duplicate: OnDuplicate = on_duplicate
+        self.strict = strict
+        self.stats = stats
+        self.advance = advance
+
+    def send(self, batch: list[_Line]) -> None:
+        """Write one batch: all of it, or all of it minus the lines the server named."""
+        pending = batch
+        while pending:
+            try:
+                result = self.client.batch_links(
+                    [line.attrs for line in pending], on_duplicate=self.on_duplicate
+                )
+            except LinkbaseAPIError as exc:
+                if exc.status == 413 and len(pending) > 1:
+                    half = len(pending) // 2  # too large for the server: split and go on
+                    self.send(pending[:half])
+                    self.send(pending[half:])
+                    return
+                raise
+            if not isinstance(result, dict):
+                raise _StopImport("the batch endpoint answered with something other than JSON")
+            errors = result.get("errors") or []
+            if not errors:
+                self.stats.created += int(result.get("created", 0))
+                self.stats.updated += int(result.get("updated", 0))
+                self.stats.skipped += int(result.get("skipped", 0))
+                self.advance(len(pending))
+                return
+            rejected: dict[int, str] = {}
+            for error in errors:
+                index = error.get("index") if isinstance(error, dict) else None
+                reason = error.get("error") if isinstance(error, dict) else error
+                if isinstance(index, int) and 0 <= index < len(pending):
+                    rejected[index] = " ".join(str(reason).split())
+                else:
+                    raise _StopImport(
+                        f"the server refused a batch starting at line {pending[0].number}: "
+                        f"{reason}"
+                    )
+            for index in sorted(rejected):
+                warn(f"line {pending[index].number}: {rejected[index]}")
+            self.stats.rejected += len(rejected)
+            self.advance(len(rejected))
+            if self.strict:
+                first = pending[min(rejected)].number
+                raise _StopImport(
+                    f"line {first} rejected and --strict given; "
+                    f"nothing from lines {pending[0].number}-{pending[-1].number} was written"
+                )
+            pending = [line for i, line in enumerate(pending) if i not in rejected]
+
+
+def _count_lines(path: Path) -> int | None:
+    """Line count for the progress bar's ETA (a fast byte scan of the file)."""
+    try:
+        with path.open("rb") as handle:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    except OSError:
+        return None
+
+
+def _import(
+    ctx: typer.Context,
+    source: str = typer.Argument(
+        ..., help="JSON Lines file (as written by export), or - for stdin.", show_default=False
+    ),
+    on_duplicate: DuplicatePolicy = typer.Option(
+        DuplicatePolicy.ignore,
+        "--on-duplicate",
+        "--on_duplicate",
+        help="A line whose uuid already exists: skip it (ignore, the default, makes re-runs "
+        "resume safely), overwrite it (update) or reject it (error).",
+    ),
+    batch_size: int = typer.Option(
+        1000, "--batch-size", "--batch_size", min=1, max=10000, help="Links per request."
+    ),
+    strict: bool = typer.Option(
+        False, "--strict", help="Stop with exit status 1 at the first rejected line."
+    ),
+) -> None:
+    client = state(ctx).client()
+    stats = ImportStats()
+    start = time.monotonic()
+    if source == "-":
+        stream: IO[str] = sys.stdin
+        total = None
+    else:
+        path = Path(source).expanduser()
+        try:
+            stream = path.open("r", encoding="utf-8")
+        except OSError as exc:
+            raise CliUsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        total = _count_lines(path) if sys.stderr.isatty() else None
+    display, advance = _progress(total, "importing links")
+    policy: OnDuplicate = on_duplicate.value  # type: ignore[assignment]
+    importer = _Importer(client, policy, strict, stats, advance)
+    status = EXIT_OK
+    batch: list[_Line] = []
+    try:
+        with display:
+            for line in _read_lines(stream, stats, strict):
+                batch.append(line)
+                if len(batch) >= batch_size:
+                    importer.send(batch)
+                    batch = []
+            if batch:
+                importer.send(batch)
+    except _StopImport as exc:
+        warn(f"import stopped: {exc}")
+        status = EXIT_REFUSED
+    except LinkbaseError as exc:
+        reason = exc.message if isinstance(exc, LinkbaseAPIError) else str(exc)
+        where = f" at line {batch[0].number}" if batch else ""
+        warn(f"import stopped{where}: {reason}")
+        status = EXIT_REFUSED
+    except UnicodeDecodeError:
+        warn(f"import stopped: {source} is not UTF-8 text")
+        status = EXIT_REFUSED
+    except KeyboardInterrupt:
+        warn("import interrupted")
+        status = 130
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+    if stats.rejected and status == EXIT_OK:
+        status = EXIT_REFUSED
+    verdict = "import finished" if status == EXIT_OK else "import incomplete"
+    warn(f"{verdict}: {stats.summary()} in {_elapsed(start)}")
+    if status not in (EXIT_OK,) and on_duplicate is not DuplicatePolicy.error and stats.read:
+        warn("re-run the same command to resume: lines whose uuid exists are skipped")
+    if stats.without_uuid and status != EXIT_OK:
+        warn(f"{stats.without_uuid} lines have no uuid: a re-run would create them again")
+    if status != EXIT_OK:
+        raise typer.Exit(status)
+
+
+_import.__doc__ = (
+    "Create links from a JSON Lines file, in batches of all-or-nothing requests.\n\n"
+    "Rejected lines are reported on stderr (line number and reason) and the rest of their "
+    "batch is resent, unless --strict. Lines with a uuid that already exists are skipped by "
+    "default, so an interrupted import can simply be re-run. Exit status 1 if any line was "
+    "rejected.\n\n"
+    "[b]Examples[/b]\n\n"
+    "  $ linkbase import links.jsonl\n"
+    "  $ linkbase import --strict --batch-size 500 links.jsonl\n"
+    "  $ linkbase --url $OLD export | linkbase --url $NEW import --on-duplicate update -"
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``export`` and ``import``."""
+    app.command("export")(_export)
+    app.command("import")(_import)
