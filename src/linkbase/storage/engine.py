@@ -25,6 +25,9 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
         _install_sqlite_pragmas(engine)
+        from linkbase.storage.filters import register_sqlite_functions
+
+        register_sqlite_functions(engine)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
 

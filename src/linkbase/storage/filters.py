@@ -77,7 +77,7 @@ def _code_point_default(element: CodePoint, compiler: SQLCompiler, **kw: Any) ->
 
 @compiles(CodePoint, "postgresql")
 def _code_point_postgresql(element: CodePoint, compiler: SQLCompiler, **kw: Any) -> str:
-    return f'{compiler.process(element.expr, **kw)} COLLATE "C"'
+    return f'{compiler.process(element.expr.self_group(), **kw)} COLLATE "C"'
 
 
 # --------------------------------------------------------------------------------------------
