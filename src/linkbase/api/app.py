@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request, Response
-from linkbase.api.responses import JSONBody
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from linkbase import __version__
 from linkbase.api import ops
 from linkbase.api.arvados import routes as arvados_routes
 from linkbase.api.arvados.errors import error_response, render_error
-from linkbase.domain.errors import LinkbaseError
+from linkbase.api.responses import JSONBody
 from linkbase.bootstrap import prepare_database
+from linkbase.domain.errors import LinkbaseError
 from linkbase.services.context import Services
 from linkbase.settings import Settings
 from linkbase.storage.database import Database

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from linkbase.api.responses import JSONBody
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 
 from linkbase.api.arvados.discovery import discovery_document
+from linkbase.api.responses import JSONBody
 from linkbase.services.context import Services
 
 router = APIRouter()

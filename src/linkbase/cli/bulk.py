@@ -355,7 +355,7 @@ def _import(
             raise CliUsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
         total = _count_lines(path) if sys.stderr.isatty() else None
     display, advance = _progress(total, "importing links")
-    policy: OnDuplicate = on_duplicate.value  # type: ignore[assignment]
+    policy: OnDuplicate = on_duplicate.value
     importer = _Importer(client, policy, strict, stats, advance)
     status = EXIT_OK
     batch: list[_Line] = []

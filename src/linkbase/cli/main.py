@@ -16,9 +16,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-import click
 import typer
 from rich.markup import escape
+from typer.core import TyperCommand, TyperGroup
 
 from linkbase import __version__
 from linkbase.cli import bulk, resources
@@ -28,6 +28,7 @@ from linkbase.cli.output import (
     EXIT_USAGE,
     CliState,
     OutputFormat,
+    click_exceptions,
     one_line,
     warn,
 )
@@ -44,8 +45,8 @@ _EXAMPLE_LINK = (
 _EXAMPLE_LIST = """linkbase -s link list --filters '[["link_class", "=", "star"]]'"""
 _HELP = f"""Linkbase: links and permissions over the Arvados v1 and Laserfiche v2 APIs.
 
-Connection: --url/--token, else LINKBASE_URL/LINKBASE_TOKEN, else ARVADOS_API_HOST
-(host[:port], https unless it starts with http://), ARVADOS_API_TOKEN and
+Connection: --url/--token, else LINKBASE_URL/LINKBASE_TOKEN, else ARVADOS_API_HOST \
+(host[:port], https unless it starts with http://), ARVADOS_API_TOKEN and \
 ARVADOS_API_HOST_INSECURE as the arv tool reads them.
 
 Exit status: 0 ok, 1 the server refused or is unreachable (one line on stderr), 2 usage error.
@@ -116,7 +117,7 @@ bulk.register(app)
 # Server-side commands from linkbase.cli.serve
 
 
-class _DualCommand(click.Command):
+class _DualCommand(TyperCommand):
     """One name served by two commands: the API one (ours) and the server-side one.
 
     ``linkbase user create`` is both the Arvados call (``--user JSON``) and the lead's direct
@@ -124,55 +125,80 @@ class _DualCommand(click.Command):
     it there; otherwise the API command runs. ``--help`` shows the API help plus a pointer.
     """
 
-    def __init__(self, name: str, api: click.Command, admin: click.Command) -> None:
+    def __init__(self, name: str, api: Any, admin: Any) -> None:
         super().__init__(name, help=api.help, short_help=api.short_help, add_help_option=False)
         self.api = api
         self.admin = admin
         api_opts = {o for p in api.params for o in (*p.opts, *p.secondary_opts)}
         self.admin_only = {
-            o for p in admin.params for o in (*p.opts, *p.secondary_opts) if o not in api_opts
+            o
+            for p in admin.params
+            for o in (*p.opts, *p.secondary_opts)
+            if o.startswith("-") and o not in api_opts
         }
 
-    def _pick(self, args: Sequence[str]) -> click.Command:
+    def _pick(self, args: Sequence[str]) -> Any:
+        """The server-side command if the arguments only make sense for it, else the API one.
+
+        Server-side only: an option the API command lacks, or a bare word (the API commands take
+        no positional arguments, the server-side ones do, e.g. ``user create alice``).
+        """
+        takes_value = {
+            o
+            for p in self.api.params
+            if not getattr(p, "is_flag", False)
+            for o in (*p.opts, *p.secondary_opts)
+        }
+        skip_next = False
         for arg in args:
+            if skip_next:
+                skip_next = False
+                continue
             if arg == "--":
                 break
-            if arg.split("=", 1)[0] in self.admin_only:
+            name = arg.split("=", 1)[0]
+            if name in self.admin_only:
                 return self.admin
+            if not arg.startswith("-"):
+                return self.admin
+            skip_next = name in takes_value and "=" not in arg
         return self.api
 
     def make_context(
         self,
         info_name: str | None,
         args: list[str],
-        parent: click.Context | None = None,
+        parent: Any = None,
         **extra: Any,
-    ) -> click.Context:
+    ) -> Any:
         target = self._pick(args)
+        wants_help = any(a in ("-h", "--help") for a in args)  # parsing consumes ``args``
         try:
             return target.make_context(info_name, args, parent=parent, **extra)
-        except click.exceptions.Exit:
-            if target is self.api and any(a in ("-h", "--help") for a in args):
-                opts = ", ".join(sorted(self.admin_only)) or "its own options"
+        except typer.Exit:
+            if target is self.api and wants_help:
+                opts = ", ".join(sorted(self.admin_only))
+                path = f"{parent.command_path} {info_name}" if parent is not None else info_name
                 sys.stdout.write(
-                    f"\nThis command also has a server-side form (direct database access), "
-                    f"chosen by any of: {opts}. Run it with one of them and --help.\n"
+                    "This command also has a server-side form (direct database access), "
+                    f"chosen by positional arguments or any of: {opts}. "
+                    f"See '{path} --database URL --help'.\n"
                 )
             raise
 
     def get_short_help_str(self, limit: int = 45) -> str:
-        return self.api.get_short_help_str(limit)
+        return str(self.api.get_short_help_str(limit))
 
 
-def _merge(into: click.Group, extra: click.Group) -> None:
+def _merge(into: TyperGroup, extra: TyperGroup) -> None:
     """Add ``extra``'s commands to ``into``; same-named groups merge, same-named commands dual."""
     for name, command in extra.commands.items():
         mine = into.commands.get(name)
         if mine is None:
             into.add_command(command, name)
-        elif isinstance(mine, click.Group) and isinstance(command, click.Group):
+        elif isinstance(mine, TyperGroup) and isinstance(command, TyperGroup):
             _merge(mine, command)
-        elif not isinstance(mine, click.Group) and not isinstance(command, click.Group):
+        elif not isinstance(mine, TyperGroup) and not isinstance(command, TyperGroup):
             into.add_command(_DualCommand(name, mine, command), name)
         else:
             warn(f"command {name!r} of linkbase.cli.serve clashes with ours; ignored")
@@ -181,7 +207,7 @@ def _merge(into: click.Group, extra: click.Group) -> None:
 _serve_error: str | None = None
 
 
-def _server_commands() -> click.Group | None:
+def _server_commands() -> TyperGroup | None:
     """The lead's server-side commands, registered on a staging app, or ``None``."""
     global _serve_error
     try:
@@ -202,13 +228,13 @@ def _server_commands() -> click.Group | None:
             raise
         _serve_error = f"{type(exc).__name__}: {one_line(str(exc))}"
         return None
-    return group if isinstance(group, click.Group) else None
+    return group if isinstance(group, TyperGroup) else None
 
 
-def build_command() -> click.Group:
+def build_command() -> TyperGroup:
     """The complete click command tree (ours plus the server-side commands)."""
     command = typer.main.get_command(app)
-    assert isinstance(command, click.Group)
+    assert isinstance(command, TyperGroup)
     server = _server_commands()
     if server is not None:
         _merge(command, server)
@@ -219,7 +245,7 @@ def build_command() -> click.Group:
 # Entry point
 
 
-def _usage_line(exc: click.UsageError) -> str:
+def _usage_line(exc: click_exceptions.UsageError) -> str:
     message = one_line(exc.format_message())
     ctx = exc.ctx
     if ctx is None:
@@ -234,18 +260,18 @@ def run(argv: Sequence[str] | None = None) -> int:
     try:
         command = build_command()
         result = command.main(args=args, prog_name="linkbase", standalone_mode=False)
-    except click.exceptions.NoArgsIsHelpError:
+    except click_exceptions.NoArgsIsHelpError:
         return EXIT_USAGE  # the help has already been printed
-    except click.UsageError as exc:
+    except click_exceptions.UsageError as exc:
         line = _usage_line(exc)
         if _serve_error and "No such command" in line:
             line += f" [server commands unavailable: {_serve_error}]"
         sys.stderr.write(line + "\n")
         return EXIT_USAGE
-    except click.ClickException as exc:
+    except click_exceptions.ClickException as exc:
         warn(exc.format_message())
         return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         warn("aborted")
         return EXIT_REFUSED
     except LinkbaseConfigError as exc:

@@ -19,11 +19,40 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-import click
 import typer
+
+try:  # Typer >= 0.24 ships its own copy of Click; older releases use Click itself.
+    from typer._click import exceptions as click_exceptions
+    from typer._click.globals import get_current_context
+except ImportError:  # pragma: no cover - depends on the installed Typer
+    from click import exceptions as click_exceptions  # type: ignore[no-redef]
+    from click import get_current_context  # type: ignore[no-redef]
 
 if TYPE_CHECKING:
     from linkbase.client import Client
+
+__all__ = [
+    "EXIT_OK",
+    "EXIT_REFUSED",
+    "EXIT_USAGE",
+    "CliState",
+    "CliUsageError",
+    "CountMode",
+    "DuplicatePolicy",
+    "OutputFormat",
+    "click_exceptions",
+    "emit",
+    "fail",
+    "flush",
+    "one_line",
+    "parse_json_array",
+    "parse_json_object",
+    "parse_name_list",
+    "render",
+    "state",
+    "warn",
+    "write",
+]
 
 #: Exit statuses: the contract scripts rely on.
 EXIT_OK = 0
@@ -54,8 +83,12 @@ class DuplicatePolicy(enum.StrEnum):
     update = "update"
 
 
-class CliUsageError(click.UsageError):
+class CliUsageError(click_exceptions.UsageError):
     """A usage problem found after parsing (bad JSON in a flag, unreadable ``@file``): exit 2."""
+
+    def __init__(self, message: str) -> None:
+        # Remember the running command so the error line can name it.
+        super().__init__(message, ctx=get_current_context(silent=True))
 
 
 @dataclass

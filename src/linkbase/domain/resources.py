@@ -92,7 +92,7 @@ class Resource:
         return tuple(a.name for a in self.attributes if a.searchable)
 
 
-S, T, B, J, O = AttrType.STRING, AttrType.TIME, AttrType.BOOL, AttrType.JSON, AttrType.OTHER
+S, T, B, J = AttrType.STRING, AttrType.TIME, AttrType.BOOL, AttrType.JSON
 
 LINKS = Resource(
     name="links",
@@ -127,7 +127,7 @@ USERS = Resource(
         Attribute("full_name", S, writable=False, computed=True),
         Attribute("is_admin", B),
         Attribute("is_active", B),
-        Attribute("prefs", O),
+        Attribute("prefs", AttrType.OTHER),
     ),
 )
 
@@ -172,7 +172,7 @@ API_CLIENT_AUTHORIZATIONS = Resource(
         *_common(),
         Attribute("api_token", S, writable=False),
         Attribute("expires_at", T),
-        Attribute("scopes", O),
+        Attribute("scopes", AttrType.OTHER),
     ),
     default_order=(("created_at", "desc"), ("uuid", "desc")),
 )

@@ -19,11 +19,11 @@ from sqlalchemy.engine import Connection
 from linkbase.domain import uuids
 from linkbase.domain.errors import InvalidArgumentError, LinkbaseError
 from linkbase.domain.resources import LINKS
+from linkbase.domain.timestamps import now_micros
 from linkbase.services import links as link_service
 from linkbase.services.permissions import Access, table_of_uuid
 from linkbase.services.records import etag_of
 from linkbase.services.validation import clean_attrs
-from linkbase.domain.timestamps import now_micros
 from linkbase.storage import tables
 
 ON_DUPLICATE = ("error", "ignore", "update")

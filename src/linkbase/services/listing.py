@@ -66,7 +66,7 @@ def list_records(conn: Connection, access: Access, resource: Resource, query: Li
             available = conn.execute(
                 sa.select(sa.func.count()).select_from(base.subquery())
             ).scalar_one()
-        distinct_rows = base.subquery()
+        distinct_rows: Any = base.subquery()
         items = []
         if query.limit:
             rows = conn.execute(

@@ -193,7 +193,7 @@ class Access:
         has = self.has_targets(Level.READ)
         owned = self.owner_targets(Level.READ)
         if resource.name == "groups":
-            clause = table.c.uuid.in_(has)
+            clause: ColumnElement[bool] = table.c.uuid.in_(has)
             if self.caller.is_active:
                 clause = sa.or_(clause, table.c.group_class == "role")
             return clause
@@ -206,7 +206,9 @@ class Access:
         owned_heads = sa.union_all(
             *(
                 sa.select(t.c.uuid).where(t.c.owner_uuid.in_(manage_owned))
-                for t in (tables.collections, tables.links, tables.users)
+                # Groups too: can(U, 3, G) may hold only through G's owner (via_owner), e.g.
+                # a project owned by a user whose manager U manages (spec §4.4, §5.3).
+                for t in (tables.collections, tables.links, tables.users, tables.groups)
             )
         )
         permission_visible = sa.or_(

@@ -154,7 +154,7 @@ def update_user(access: Access, uuid: str, attrs: dict[str, Any]) -> dict[str, A
     if uuid == access.wk.system_user and (not new_active or not new_admin):
         raise InvalidArgumentError("The system user cannot lose admin or be deactivated")
     if new_admin and not new_active:
-        if "is_admin" in attrs and attrs["is_admin"]:
+        if attrs.get("is_admin"):
             raise InvalidArgumentError("Admin users cannot be inactive")
         attrs["is_admin"] = False
     record = update_record(conn, _users, current, attrs, access.caller.uuid)

@@ -65,8 +65,7 @@ def _check_type(resource: Resource, name: str, attr_type: AttrType, value: objec
     elif attr_type is AttrType.JSON:
         if not isinstance(value, dict):
             raise InvalidArgumentError("Properties must be a Hash")
-    elif attr_type is AttrType.TIME:
-        if value is not None:
-            if not isinstance(value, str):
-                raise wrong
-            parse_timestamp(value)
+    elif attr_type is AttrType.TIME and value is not None:
+        if not isinstance(value, str):
+            raise wrong
+        parse_timestamp(value)

@@ -31,9 +31,11 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only transaction: one consistent snapshot for a request's queries."""
-        with self.engine.connect().execution_options(linkbase_read_only=True) as conn:
-            with conn.begin():
-                yield conn
+        with (
+            self.engine.connect().execution_options(linkbase_read_only=True) as conn,
+            conn.begin(),
+        ):
+            yield conn
 
     def dispose(self) -> None:
         """Close pooled connections."""

@@ -6,7 +6,6 @@ import secrets
 import time
 
 from linkbase.api.responses import JSONBody
-
 from linkbase.domain.errors import (
     InvalidArgumentError,
     LinkbaseError,

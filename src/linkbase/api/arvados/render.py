@@ -39,10 +39,8 @@ def render_object(resource: Resource, row: dict[str, Any],
         attribute = resource.attribute(name)
         if attribute is None:
             continue
-        if attribute.computed or name == "api_token":
-            value = _computed(resource, row, name)
-        else:
-            value = row.get(name)
+        computed = attribute.computed or name == "api_token"
+        value = _computed(resource, row, name) if computed else row.get(name)
         if name in _TIME_FIELDS:
             value = format_micros(value)
         elif name in ("properties", "prefs") and value is None:

@@ -16,7 +16,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from linkbase.api.responses import JSONBody
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -24,6 +23,7 @@ from linkbase.api.arvados import params as p
 from linkbase.api.arvados.errors import error_response, render_error
 from linkbase.api.arvados.render import render_list, render_object
 from linkbase.api.auth import bearer_from_header, resolve_caller, token_from_params
+from linkbase.api.responses import JSONBody
 from linkbase.domain.errors import (
     InvalidArgumentError,
     LinkbaseError,
@@ -36,7 +36,9 @@ from linkbase.services import collections, groups, links, tokens, users
 from linkbase.services.context import Caller, Services
 from linkbase.services.listing import ListPage, list_records
 from linkbase.services.permissions import Access
+from linkbase.services.records import fetch_record
 from linkbase.services.tokens import root_token_record
+from linkbase.storage import tables
 
 router = APIRouter()
 
@@ -206,7 +208,7 @@ def do_get_permissions(call: Call) -> dict[str, Any]:
 def do_current_user(call: Call) -> dict[str, Any]:
     """The caller's own user record (inactive callers too)."""
     with call.services.db.read() as conn:
-        row = users.fetch_record(conn, users.tables.users, call.caller.uuid)
+        row = fetch_record(conn, tables.users, call.caller.uuid)
     if row is None:
         raise NotFoundError()
     return render_object(RESOURCES["users"], row)
@@ -219,7 +221,7 @@ def do_current_token(call: Call) -> dict[str, Any]:
     if call.caller.token_uuid == wk.system_root_token:
         return render_object(resource, root_token_record(wk, call.caller.token_secret or ""))
     with call.services.db.read() as conn:
-        row = tokens.fetch_record(conn, tokens.tables.api_client_authorizations,
+        row = fetch_record(conn, tables.api_client_authorizations,
                                   call.caller.token_uuid or "")
     if row is None:
         raise NotFoundError()

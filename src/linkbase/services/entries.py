@@ -1,0 +1,452 @@
+"""Laserfiche entries over the object graph: folders are projects, documents are collections.
+
+Nothing about an entry is stored twice: its name, parent and timestamps are those of the project
+or collection, and ``fullPath`` is computed from the project tree on every read, so a rename or a
+move through the Arvados face shows at once on the Laserfiche face. Only the integer entry id
+lives in its own table (``entries``), kept in step by ``entries_hooks``.
+
+Every function here applies the permission engine: an entry the caller cannot read does not
+exist for it (NotFoundError), and nothing in a result names an unreadable object.
+"""
+
+from __future__ import annotations
+
+import uuid as uuid_module
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from linkbase.domain import uuids
+from linkbase.domain.errors import (
+    ConflictError,
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from linkbase.domain.levels import Level
+from linkbase.services import collections as collection_service
+from linkbase.services import groups as group_service
+from linkbase.services import ownership
+from linkbase.services.permissions import Access
+from linkbase.storage import tables
+
+EntryKind = Literal["Folder", "Document"]
+
+_entries = tables.entries
+_repos = tables.repositories
+_groups = tables.groups
+_collections = tables.collections
+
+#: Characters Laserfiche forbids in entry names (``\`` is also our path separator).
+_FORBIDDEN_NAME_CHARS = frozenset('\\/:*?"<>|')
+_MAX_NAME = 255
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry as the Laserfiche face sees it, resolved from its project or collection."""
+
+    repository_id: str
+    entry_id: int
+    uuid: str
+    kind: EntryKind
+    name: str
+    parent_id: int | None
+    full_path: str
+    created_at: int
+    modified_at: int | None
+    creator: str | None
+    owner_uuid: str | None
+    properties: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def is_folder(self) -> bool:
+        """Folders contain entries; documents do not."""
+        return self.kind == "Folder"
+
+    @property
+    def folder_path(self) -> str:
+        """The full path of the containing folder (the root's own path for the root)."""
+        if self.parent_id is None:
+            return "\\"
+        parent, _, _ = self.full_path.rpartition("\\")
+        return parent or "\\"
+
+
+# -- repositories --------------------------------------------------------------------------
+
+
+def get_repository(conn: Connection, repository_id: str) -> dict[str, Any]:
+    """The repository row; NotFoundError for an unknown id (the Laserfiche face's 404)."""
+    row = conn.execute(sa.select(_repos).where(_repos.c.id == repository_id)).first()
+    if row is None:
+        raise NotFoundError(f"Repository '{repository_id}' not found")
+    return dict(row._mapping)
+
+
+# -- batch resolution ----------------------------------------------------------------------
+
+
+def _object_rows(conn: Connection, object_uuids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Rows of the projects and collections named, keyed by uuid, with a ``_kind`` marker."""
+    wanted = sorted(set(object_uuids))
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        groups = [u for u in chunk if uuids.infix_of(u) == uuids.GROUP]
+        colls = [u for u in chunk if uuids.infix_of(u) == uuids.COLLECTION]
+        if groups:
+            for row in conn.execute(sa.select(_groups).where(_groups.c.uuid.in_(groups))):
+                found[row.uuid] = {**row._mapping, "_kind": "Folder"}
+        if colls:
+            for row in conn.execute(
+                sa.select(_collections).where(_collections.c.uuid.in_(colls))
+            ):
+                found[row.uuid] = {**row._mapping, "_kind": "Document"}
+    return found
+
+
+def _entry_ids(conn: Connection, repository_id: str,
+               object_uuids: Iterable[str]) -> dict[str, int]:
+    wanted = sorted(set(object_uuids))
+    result: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = conn.execute(
+            sa.select(_entries.c.object_uuid, _entries.c.entry_id).where(
+                _entries.c.repository_id == repository_id, _entries.c.object_uuid.in_(chunk)
+            )
+        )
+        result.update({r.object_uuid: int(r.entry_id) for r in rows})
+    return result
+
+
+def _usernames(conn: Connection, user_uuids: Iterable[str | None]) -> dict[str, str | None]:
+    wanted = sorted({u for u in user_uuids if u})
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        sa.select(tables.users.c.uuid, tables.users.c.username).where(
+            tables.users.c.uuid.in_(wanted)
+        )
+    )
+    return {r.uuid: r.username for r in rows}
+
+
+def full_paths(conn: Connection, repository: dict[str, Any],
+               object_uuids: Iterable[str]) -> dict[str, str]:
+    """``fullPath`` of each object, computed from the project tree (one query per depth level).
+
+    Paths are never stored, so renames and moves made through any face are reflected at once.
+    """
+    root = repository["root_uuid"]
+    rows: dict[str, dict[str, Any]] = {}
+    frontier = {u for u in object_uuids if u != root}
+    while frontier:
+        fetched = _object_rows(conn, frontier)
+        rows.update(fetched)
+        frontier = {
+            r["owner_uuid"] for r in fetched.values()
+            if r["owner_uuid"] and r["owner_uuid"] != root and r["owner_uuid"] not in rows
+            and uuids.infix_of(r["owner_uuid"]) == uuids.GROUP
+        }
+    cache: dict[str, str] = {root: "\\"}
+
+    def path_of(uuid: str) -> str:
+        chain: list[str] = []
+        current: str | None = uuid
+        while current is not None and current not in cache:
+            chain.append(current)
+            row = rows.get(current)
+            current = row["owner_uuid"] if row else None
+        base = cache.get(current, "\\") if current is not None else "\\"
+        for item in reversed(chain):
+            name = (rows[item]["name"] or item) if item in rows else item
+            base = f"{base}{name}" if base == "\\" else f"{base}\\{name}"
+            cache[item] = base
+        return cache[uuid]
+
+    return {u: path_of(u) for u in object_uuids}
+
+
+def describe(conn: Connection, repository: dict[str, Any],
+             object_uuids: Iterable[str]) -> dict[str, Entry]:
+    """Entries of the given objects (those in this repository's tree), keyed by uuid.
+
+    No permission check: callers filter with :func:`readable` first.
+    """
+    wanted = list(dict.fromkeys(object_uuids))
+    ids = _entry_ids(conn, repository["id"], wanted)
+    rows = _object_rows(conn, ids)
+    parents = _entry_ids(conn, repository["id"],
+                         [r["owner_uuid"] for r in rows.values() if r["owner_uuid"]])
+    paths = full_paths(conn, repository, list(rows))
+    creators = _usernames(conn, [r.get("modified_by_user_uuid") for r in rows.values()])
+    result: dict[str, Entry] = {}
+    for uuid in wanted:
+        row = rows.get(uuid)
+        if row is None or uuid not in ids:
+            continue
+        is_root = uuid == repository["root_uuid"]
+        result[uuid] = Entry(
+            repository_id=repository["id"],
+            entry_id=ids[uuid],
+            uuid=uuid,
+            kind=row["_kind"],
+            name="" if is_root else (row["name"] or uuid),
+            parent_id=None if is_root else parents.get(row["owner_uuid"]),
+            full_path=paths[uuid],
+            created_at=int(row["created_at"]),
+            modified_at=row["modified_at"],
+            creator=creators.get(row.get("modified_by_user_uuid") or ""),
+            owner_uuid=row["owner_uuid"],
+            properties=dict(row.get("properties") or {}),
+        )
+    return result
+
+
+def readable(access: Access, object_uuids: Iterable[str]) -> set[str]:
+    """The subset of the given projects/collections the caller may read."""
+    wanted = set(object_uuids)
+    if access.caller.is_admin or not wanted:
+        return wanted
+    result: set[str] = set()
+    ordered = sorted(wanted)
+    has = access.has_targets(Level.READ)
+    owned = access.owner_targets(Level.READ)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        result.update(
+            r[0] for r in access.conn.execute(
+                sa.select(_groups.c.uuid).where(_groups.c.uuid.in_(chunk), _groups.c.uuid.in_(has))
+            )
+        )
+        result.update(
+            r[0] for r in access.conn.execute(
+                sa.select(_collections.c.uuid).where(
+                    _collections.c.uuid.in_(chunk),
+                    sa.or_(_collections.c.uuid.in_(has), _collections.c.owner_uuid.in_(owned)),
+                )
+            )
+        )
+    return result
+
+
+# -- single entries ------------------------------------------------------------------------
+
+
+def uuids_of_entries(conn: Connection, repository_id: str,
+                     entry_ids: Iterable[int]) -> dict[int, str]:
+    """Object uuid of each existing entry id of the repository."""
+    wanted = sorted(set(entry_ids))
+    result: dict[int, str] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = conn.execute(
+            sa.select(_entries.c.entry_id, _entries.c.object_uuid).where(
+                _entries.c.repository_id == repository_id, _entries.c.entry_id.in_(chunk)
+            )
+        )
+        result.update({int(r.entry_id): r.object_uuid for r in rows})
+    return result
+
+
+def load_entry(access: Access, repository_id: str, entry_id: int) -> Entry:
+    """A readable entry; NotFoundError if the repository or entry is unknown or unreadable."""
+    repository = get_repository(access.conn, repository_id)
+    found = uuids_of_entries(access.conn, repository_id, [entry_id])
+    uuid = found.get(entry_id)
+    if uuid is None or not readable(access, [uuid]):
+        raise NotFoundError(f"Entry {entry_id} not found")
+    entry = describe(access.conn, repository, [uuid]).get(uuid)
+    if entry is None:
+        raise NotFoundError(f"Entry {entry_id} not found")
+    return entry
+
+
+def require_write(access: Access, entry: Entry) -> None:
+    """Changing an entry or its links needs ``can_write`` on it (PermissionDeniedError)."""
+    ownership.require_active(access)
+    if not access.can(Level.WRITE, entry.uuid, entry.owner_uuid):
+        raise PermissionDeniedError("Access denied: write permission on the entry is required")
+
+
+def children(access: Access, repository_id: str, folder_id: int) -> list[Entry]:
+    """The readable entries directly inside a folder (ascending entry id)."""
+    folder = load_entry(access, repository_id, folder_id)
+    if not folder.is_folder:
+        raise InvalidArgumentError(f"Entry {folder_id} is not a folder")
+    conn = access.conn
+    child_uuids = [
+        r[0] for r in conn.execute(
+            sa.select(_groups.c.uuid).where(_groups.c.owner_uuid == folder.uuid,
+                                            _groups.c.group_class == "project")
+        )
+    ] + [
+        r[0] for r in conn.execute(
+            sa.select(_collections.c.uuid).where(_collections.c.owner_uuid == folder.uuid)
+        )
+    ]
+    visible = readable(access, child_uuids)
+    repository = get_repository(conn, repository_id)
+    described = describe(conn, repository, [u for u in child_uuids if u in visible])
+    return sorted(described.values(), key=lambda e: e.entry_id)
+
+
+def _check_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidArgumentError("The entry name must be a non-empty string")
+    name = name.strip()
+    if len(name) > _MAX_NAME:
+        raise InvalidArgumentError(f"The entry name is longer than {_MAX_NAME} characters")
+    if name in (".", "..") or any(c in _FORBIDDEN_NAME_CHARS for c in name):
+        raise InvalidArgumentError('Entry names cannot contain \\ / : * ? " < > |')
+    return name
+
+
+def _taken_names(conn: Connection, folder_uuid: str) -> set[str]:
+    """Names of every entry in the folder, readable or not (a clash is decided by the data)."""
+    names = {
+        r[0] for r in conn.execute(sa.select(_groups.c.name).where(_groups.c.owner_uuid ==
+                                                                    folder_uuid))
+    }
+    names |= {
+        r[0] for r in conn.execute(
+            sa.select(_collections.c.name).where(_collections.c.owner_uuid == folder_uuid)
+        )
+    }
+    return {n for n in names if n is not None}
+
+
+def _free_name(conn: Connection, folder_uuid: str, name: str, auto_rename: bool) -> str:
+    taken = _taken_names(conn, folder_uuid)
+    if name not in taken:
+        return name
+    if not auto_rename:
+        raise ConflictError(f"An entry named '{name}' already exists in this folder")
+    n = 2
+    while f"{name} ({n})" in taken:
+        n += 1
+    return f"{name} ({n})"
+
+
+def _parent_folder_for_create(access: Access, repository_id: str, parent_id: int) -> Entry:
+    parent = load_entry(access, repository_id, parent_id)
+    if not parent.is_folder:
+        raise InvalidArgumentError(f"Entry {parent_id} is not a folder")
+    require_write(access, parent)
+    return parent
+
+
+def create_folder(access: Access, repository_id: str, parent_id: int, name: object, *,
+                  auto_rename: bool = False) -> Entry:
+    """Create a Folder entry (a project owned by the parent folder's project).
+
+    A reader of the parent gets PermissionDeniedError, someone who cannot read it NotFoundError;
+    a name in use raises ConflictError unless ``auto_rename`` picks ``name (2)``, ``name (3)``...
+    """
+    clean = _check_name(name)
+    parent = _parent_folder_for_create(access, repository_id, parent_id)
+    final = _free_name(access.conn, parent.uuid, clean, auto_rename)
+    record = group_service.create_group(
+        access, {"group_class": "project", "name": final, "owner_uuid": parent.uuid}
+    )
+    return load_entry(access, repository_id, _entry_id_of(access.conn, repository_id,
+                                                          record["uuid"]))
+
+
+def create_document(access: Access, repository_id: str, parent_id: int, name: object,
+                    properties: dict[str, Any] | None = None, *,
+                    auto_rename: bool = False) -> Entry:
+    """Create a Document entry (a metadata-only collection in the parent folder's project)."""
+    clean = _check_name(name)
+    if properties is not None and not isinstance(properties, dict):
+        raise InvalidArgumentError("properties must be an object")
+    parent = _parent_folder_for_create(access, repository_id, parent_id)
+    final = _free_name(access.conn, parent.uuid, clean, auto_rename)
+    record = collection_service.create_collection(
+        access, {"name": final, "owner_uuid": parent.uuid, "properties": properties or {}}
+    )
+    return load_entry(access, repository_id, _entry_id_of(access.conn, repository_id,
+                                                          record["uuid"]))
+
+
+def _entry_id_of(conn: Connection, repository_id: str, object_uuid: str) -> int:
+    found = _entry_ids(conn, repository_id, [object_uuid])
+    if object_uuid not in found:  # pragma: no cover - entries_hooks allocates on create
+        raise NotFoundError("Entry not found")
+    return found[object_uuid]
+
+
+def delete_entry(access: Access, repository_id: str, entry_id: int) -> str:
+    """Delete an entry with its subtree and every link of them; returns a task id.
+
+    Deletion is synchronous (the task is done when this returns); the id only satisfies the
+    asynchronous contract of the v2 API. The root folder cannot be deleted.
+    """
+    entry = load_entry(access, repository_id, entry_id)
+    if entry.parent_id is None:
+        raise PermissionDeniedError("The root folder cannot be deleted")
+    require_write(access, entry)
+    if entry.is_folder:
+        group_service.delete_group(access, entry.uuid)
+    else:
+        collection_service.delete_collection(access, entry.uuid)
+    return str(uuid_module.uuid4())
+
+
+def split_path(full_path: str) -> list[str]:
+    """``\\A\\B`` → ``["A", "B"]`` (``/`` accepted as a separator too; empty parts ignored)."""
+    return [p for p in full_path.replace("/", "\\").split("\\") if p != ""]
+
+
+def by_path(access: Access, repository_id: str, full_path: str, *,
+            fallback_to_closest_ancestor: bool = False) -> tuple[Entry | None, Entry | None]:
+    """Resolve a full path to ``(entry, None)``, or ``(None, closest readable ancestor)``.
+
+    Intermediate folders need not be readable (their names already show in the ``fullPath`` of
+    readable descendants), but the answer is always a readable entry, and a missing or
+    unreadable target gives the same answer, so probing a path reveals nothing hidden.
+    """
+    conn = access.conn
+    repository = get_repository(conn, repository_id)
+    current = repository["root_uuid"]
+    chain = [current]
+    parts = split_path(full_path)
+    for index, part in enumerate(parts):
+        candidates = [
+            r[0] for r in conn.execute(
+                sa.select(_groups.c.uuid).where(_groups.c.owner_uuid == current,
+                                                _groups.c.name == part,
+                                                _groups.c.group_class == "project")
+            )
+        ]
+        if index == len(parts) - 1:
+            candidates += [
+                r[0] for r in conn.execute(
+                    sa.select(_collections.c.uuid).where(_collections.c.owner_uuid == current,
+                                                         _collections.c.name == part)
+                )
+            ]
+        if not candidates:
+            break
+        if index == len(parts) - 1:
+            visible = readable(access, candidates)
+            candidates = [c for c in candidates if c in visible] or candidates
+        current = candidates[0]
+        chain.append(current)
+    visible_chain = readable(access, chain)
+    if len(chain) == len(parts) + 1 and current in visible_chain:
+        entry = describe(conn, repository, [current]).get(current)
+        if entry is not None:
+            return entry, None
+    ancestors = [u for u in chain[: len(parts)] if u in visible_chain]
+    if not fallback_to_closest_ancestor or not ancestors:
+        raise NotFoundError("No entry exists at the requested path")
+    ancestor = describe(conn, repository, [ancestors[-1]]).get(ancestors[-1])
+    if ancestor is None:
+        raise NotFoundError("No entry exists at the requested path")
+    return None, ancestor
