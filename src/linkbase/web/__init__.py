@@ -1,0 +1,1 @@
+"""The browser UI: a single static page that talks to the Arvados face with the user's token."""
