@@ -28,12 +28,14 @@ def repository_of_owner(conn: Connection, owner_uuid: str | None) -> str | None:
 
 def allocate_entry(conn: Connection, repository_id: str, object_uuid: str) -> int:
     """Give ``object_uuid`` the next entry id of ``repository_id``."""
+    # One atomic increment: on PostgreSQL the row lock serializes concurrent allocations, where
+    # a read-then-write could hand the same id to two transactions.
     next_id = conn.execute(
-        sa.select(_repos.c.next_entry_id).where(_repos.c.id == repository_id)
-    ).scalar_one()
-    conn.execute(
-        _repos.update().where(_repos.c.id == repository_id).values(next_entry_id=next_id + 1)
-    )
+        _repos.update()
+        .where(_repos.c.id == repository_id)
+        .values(next_entry_id=_repos.c.next_entry_id + 1)
+        .returning(_repos.c.next_entry_id)
+    ).scalar_one() - 1
     conn.execute(
         _entries.insert().values(
             repository_id=repository_id, entry_id=next_id, object_uuid=object_uuid

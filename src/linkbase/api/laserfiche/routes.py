@@ -1,0 +1,481 @@
+"""The Laserfiche Repository API v2 routes: a thin adapter from the wire to the services.
+
+Served at the root and under ``/LFRepositoryAPI`` (the self-hosted prefix). Each handler parses its
+own input (bodies by hand, so a malformed one is a 400 ProblemDetails rather than a framework
+validation body), calls one service in a threadpool inside one transaction, and renders the
+result. Every error of this face, including unknown paths and wrong methods under its prefixes,
+is an ``application/problem+json`` ProblemDetails.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+import orjson
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.exc import IntegrityError
+from starlette.responses import Response
+from starlette.routing import Match
+
+from linkbase.api.auth import bearer_from_header, resolve_caller
+from linkbase.api.laserfiche import odata, schemas
+from linkbase.api.laserfiche.problems import problem, problem_for
+from linkbase.domain.errors import (
+    InvalidArgumentError,
+    LinkbaseError,
+    PayloadTooLargeError,
+    UnauthenticatedError,
+)
+from linkbase.domain.timestamps import now_micros
+from linkbase.services import entries as entry_service
+from linkbase.services import laserfiche_links as link_service
+from linkbase.services import link_definitions as definition_service
+from linkbase.services import repositories as repository_service
+from linkbase.services.context import Caller, Services
+from linkbase.services.laserfiche_links import LinkSpec
+from linkbase.services.permissions import Access
+from linkbase.services.tokens import authenticate, issue_token
+from linkbase.services.users import find_user_by_login, verify_password
+
+log = logging.getLogger(__name__)
+
+PREFIXES = ("", "/LFRepositoryAPI")
+#: Lifetime of an access token issued by the Token endpoint.
+TOKEN_LIFETIME_SECONDS = 12 * 3600
+LINKS_PAGE = 100
+DEFINITIONS_PAGE = 100
+CHILDREN_PAGE = 150
+_INT_RE = re.compile(r"^\d{1,9}$")
+_JSON = "application/json"
+
+router = APIRouter()
+
+
+@dataclass
+class Ctx:
+    """One decoded request: services, caller (if authenticated), body and URL bases."""
+
+    request: Request
+    services: Services
+    caller: Caller | None
+    body: bytes
+    root: str
+    prefix: str
+
+    @property
+    def base(self) -> str:
+        """The API base URL (with the ``/LFRepositoryAPI`` prefix when the request used it)."""
+        return self.root + self.prefix
+
+    @property
+    def url(self) -> str:
+        """This request's absolute URL without query (nextLinks repeat it)."""
+        return self.root + self.request.url.path
+
+    def param(self, name: str) -> str:
+        """A path parameter."""
+        return str(self.request.path_params[name])
+
+    def query(self, name: str) -> str | None:
+        """A query parameter (case-sensitive OData names)."""
+        return self.request.query_params.get(name)
+
+    def access(self, conn: Any) -> Access:
+        """Permission decisions for the authenticated caller in ``conn``'s transaction."""
+        assert self.caller is not None
+        return Access(conn, self.caller, self.services.well_known)
+
+
+Impl = Callable[[Ctx], Response]
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type=_JSON)
+
+
+def _root_of(request: Request, services: Services) -> str:
+    if services.settings.base_url:
+        return services.settings.base_url.rstrip("/")
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
+def _prefix_of(path: str) -> str:
+    return "/LFRepositoryAPI" if path.lower().startswith("/lfrepositoryapi/") else ""
+
+
+async def _handle(request: Request, impl: Impl, *, auth: bool = True) -> Response:
+    """Shared request plumbing: size limit, authentication, error rendering."""
+    services: Services = request.app.state.services
+    instance = request.url.path
+    try:
+        limit = services.settings.max_request_bytes
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLargeError(f"The request body is larger than {limit} bytes")
+        body = await request.body()
+        if len(body) > limit:
+            raise PayloadTooLargeError(f"The request body is larger than {limit} bytes")
+        caller = None
+        if auth:
+            token = bearer_from_header(request.headers.get("authorization"))
+            caller = await run_in_threadpool(resolve_caller, services, token)
+            if caller is None:
+                raise UnauthenticatedError("Access token is missing, invalid or expired")
+        ctx = Ctx(request, services, caller, body, _root_of(request, services),
+                  _prefix_of(request.url.path))
+        return await run_in_threadpool(impl, ctx)
+    except LinkbaseError as exc:
+        return problem_for(exc, instance=instance)
+    except IntegrityError:
+        return problem(409, "The change conflicts with a concurrent one; retry it",
+                       instance=instance)
+    except Exception:  # the client needs JSON even for server bugs
+        log.exception("Unhandled error on %s %s", request.method, instance)
+        return problem(500, "An unexpected server-side error occurred", instance=instance)
+
+
+def _int_param(raw: str, what: str) -> int:
+    if not _INT_RE.match(raw):
+        raise InvalidArgumentError(f"Invalid {what} '{raw}': expected a positive integer")
+    return int(raw)
+
+
+def _json_body(body: bytes) -> Any:
+    if not body.strip():
+        raise InvalidArgumentError("A JSON request body is required")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidArgumentError(f"Malformed JSON request body: {exc}") from exc
+
+
+def _bool_query(raw: str | None, name: str) -> bool:
+    if raw is None:
+        return False
+    if raw.strip().lower() in ("true", "false"):
+        return raw.strip().lower() == "true"
+    raise InvalidArgumentError(f"Invalid {name}: expected true or false")
+
+
+# -- token and repositories ----------------------------------------------------------------
+
+
+def _token(ctx: Ctx) -> Response:
+    """Password grant: the password is the user's password or one of their API tokens."""
+    repository_id = ctx.param("repositoryId")
+    form = _form(ctx)
+    grant = form.get("grant_type")
+    username = form.get("username")
+    password = form.get("password")
+    services = ctx.services
+    with services.db.write() as conn:
+        entry_service.get_repository(conn, repository_id)
+        if grant != "password":
+            raise InvalidArgumentError("unsupported_grant_type: only 'password' is supported")
+        if not username or not password:
+            raise InvalidArgumentError("username and password are required")
+        user = find_user_by_login(conn, username)
+        ok = False
+        if user is not None:
+            ok = verify_password(user, password)
+            if not ok:
+                caller = authenticate(conn, services.well_known, password,
+                                      services.settings.system_root_token)
+                ok = caller is not None and caller.uuid == user["uuid"]
+        if not ok or user is None:
+            raise UnauthenticatedError("The username or password is incorrect")
+        record = issue_token(conn, services.well_known, user["uuid"], actor_uuid=user["uuid"],
+                             expires_at=now_micros() + TOKEN_LIFETIME_SECONDS * 1_000_000)
+    return _json({"access_token": record["api_token"], "expires_in": TOKEN_LIFETIME_SECONDS,
+                  "token_type": "bearer"})
+
+
+def _form(ctx: Ctx) -> dict[str, str]:
+    content_type = (ctx.request.headers.get("content-type") or "").lower()
+    if "json" in content_type:
+        data = _json_body(ctx.body)
+        if not isinstance(data, dict):
+            raise InvalidArgumentError("The request body must be an object")
+        return {str(k): v for k, v in data.items() if isinstance(v, str)}
+    try:
+        parsed = parse_qs(ctx.body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError as exc:
+        raise InvalidArgumentError("The form body is not UTF-8") from exc
+    return {k: v[0] for k, v in parsed.items()}
+
+
+def _repositories(ctx: Ctx) -> Response:
+    with ctx.services.db.read() as conn:
+        rows = repository_service.list_repositories(conn)
+    return _json({"value": [
+        {"id": r["id"], "name": r["name"], "webClientUrl": f"{ctx.root}/"} for r in rows
+    ]})
+
+
+# -- link definitions ----------------------------------------------------------------------
+
+
+def _definitions(ctx: Ctx) -> Response:
+    repository_id = ctx.param("repositoryId")
+    query = _odata(ctx, schemas.DEFINITION_PROPERTIES, schemas.DEFINITION_PROPERTIES,
+                   DEFINITIONS_PAGE)
+    with ctx.services.db.read() as conn:
+        entry_service.get_repository(conn, repository_id)
+        items = [schemas.render_definition(r)
+                 for r in definition_service.list_link_definitions(conn)]
+    page, total, more = odata.page_in_memory(items, query)
+    return _collection(ctx, query, [odata.select_fields(i, query.select) for i in page],
+                       total, more)
+
+
+def _definition(ctx: Ctx) -> Response:
+    repository_id = ctx.param("repositoryId")
+    definition_id = _int_param(ctx.param("linkDefinitionId"), "link definition id")
+    select = odata.parse_select(ctx.query("$select"), schemas.DEFINITION_PROPERTIES)
+    with ctx.services.db.read() as conn:
+        entry_service.get_repository(conn, repository_id)
+        row = definition_service.get_link_definition(conn, definition_id)
+    return _json(odata.select_fields(schemas.render_definition(row), select))
+
+
+def _odata(ctx: Ctx, properties: tuple[str, ...], orderable: tuple[str, ...],
+           default_page: int) -> odata.ODataQuery:
+    return odata.parse_query(ctx.request.query_params, ctx.request.headers.get("prefer"),
+                             properties=properties, orderable=orderable,
+                             default_page=default_page)
+
+
+def _collection(ctx: Ctx, query: odata.ODataQuery, value: list[dict[str, Any]],
+                total: int | None, more: bool) -> Response:
+    body: dict[str, Any] = {"value": value}
+    link = odata.next_link(query, ctx.url, len(value), more)
+    if link is not None:
+        body["@odata.nextLink"] = link
+    if query.count and total is not None:
+        body["@odata.count"] = total
+    return _json(body)
+
+
+# -- entries -------------------------------------------------------------------------------
+
+
+def _entry_body(entry: entry_service.Entry, select: tuple[str, ...] | None) -> dict[str, Any]:
+    return odata.select_fields(schemas.render_entry(entry), select, always=("entryType",))
+
+
+def _get_entry(ctx: Ctx) -> Response:
+    repository_id = ctx.param("repositoryId")
+    entry_id = _int_param(ctx.param("entryId"), "entry id")
+    select = odata.parse_select(ctx.query("$select"), schemas.ENTRY_PROPERTIES)
+    with ctx.services.db.read() as conn:
+        entry = entry_service.load_entry(ctx.access(conn), repository_id, entry_id)
+    return _json(_entry_body(entry, select))
+
+
+def _by_path(ctx: Ctx) -> Response:
+    repository_id = ctx.param("repositoryId")
+    full_path = ctx.query("fullPath")
+    if full_path is None:
+        raise InvalidArgumentError("The fullPath query parameter is required")
+    fallback = _bool_query(ctx.query("fallbackToClosestAncestor"), "fallbackToClosestAncestor")
+    with ctx.services.db.read() as conn:
+        entry, ancestor = entry_service.by_path(ctx.access(conn), repository_id, full_path,
+                                                fallback_to_closest_ancestor=fallback)
+    return _json({
+        "entry": schemas.render_entry(entry) if entry is not None else None,
+        "ancestorEntry": schemas.render_entry(ancestor) if ancestor is not None else None,
+    })
+
+
+def _children(ctx: Ctx) -> Response:
+    repository_id = ctx.param("repositoryId")
+    entry_id = _int_param(ctx.param("entryId"), "entry id")
+    query = _odata(ctx, schemas.ENTRY_PROPERTIES, schemas.ENTRY_ORDERABLE, CHILDREN_PAGE)
+    with ctx.services.db.read() as conn:
+        found = entry_service.children(ctx.access(conn), repository_id, entry_id)
+    items = [schemas.render_entry(e) for e in found]
+    page, total, more = odata.page_in_memory(items, query)
+    return _collection(ctx, query, [_select_entry(i, query.select) for i in page], total, more)
+
+
+def _select_entry(item: dict[str, Any], select: tuple[str, ...] | None) -> dict[str, Any]:
+    return odata.select_fields(item, select, always=("entryType",))
+
+
+def _create_child(ctx: Ctx) -> Response:
+    repository_id = ctx.param("repositoryId")
+    entry_id = _int_param(ctx.param("entryId"), "entry id")
+    data = _json_body(ctx.body)
+    if not isinstance(data, dict):
+        raise InvalidArgumentError("The request body must be a JSON object")
+    name = data.get("name")
+    if not isinstance(name, str):
+        raise InvalidArgumentError("'name' is required and must be a string")
+    entry_type = data.get("entryType")
+    if not isinstance(entry_type, str) or entry_type.lower() != "folder":
+        raise InvalidArgumentError("'entryType' must be 'Folder' (only folders can be created)")
+    auto_rename = data.get("autoRename", False)
+    if auto_rename is None:
+        auto_rename = False
+    if not isinstance(auto_rename, bool):
+        raise InvalidArgumentError("'autoRename' must be a boolean")
+    with ctx.services.db.write() as conn:
+        entry = entry_service.create_folder(ctx.access(conn), repository_id, entry_id, name,
+                                            auto_rename=auto_rename)
+    response = _json(schemas.render_entry(entry), status=201)
+    response.headers["Location"] = schemas.entry_url(ctx.base, repository_id, entry.entry_id)
+    return response
+
+
+def _delete_entry(ctx: Ctx) -> Response:
+    repository_id = ctx.param("repositoryId")
+    entry_id = _int_param(ctx.param("entryId"), "entry id")
+    if ctx.body.strip():
+        data = _json_body(ctx.body)
+        if not isinstance(data, dict):
+            raise InvalidArgumentError("The request body must be a JSON object")
+    with ctx.services.db.write() as conn:
+        task_id = entry_service.delete_entry(ctx.access(conn), repository_id, entry_id)
+    return _json({"taskId": task_id}, status=202)
+
+
+# -- links ---------------------------------------------------------------------------------
+
+
+def _list_links(ctx: Ctx) -> Response:
+    repository_id = ctx.param("repositoryId")
+    entry_id = _int_param(ctx.param("entryId"), "entry id")
+    query = _odata(ctx, schemas.LINK_PROPERTIES, tuple(schemas.LINK_ORDER_KEYS), LINKS_PAGE)
+    order = [(schemas.LINK_ORDER_KEYS[k], desc) for k, desc in query.orderby]
+    with ctx.services.db.read() as conn:
+        page = link_service.list_links(ctx.access(conn), repository_id, entry_id, order=order,
+                                       offset=query.skip, limit=query.limit, count=query.count)
+        value = [odata.select_fields(schemas.render_link(link, ctx.base, repository_id),
+                                     query.select) for link in page.items]
+    return _collection(ctx, query, value, page.total, page.has_more)
+
+
+def parse_link_specs(data: Any, max_links: int) -> list[LinkSpec]:
+    """Check a ``SetLinksRequest`` body's JSON shape (InvalidArgumentError → 400)."""
+    if not isinstance(data, dict):
+        raise InvalidArgumentError("The request body must be a JSON object with 'links'")
+    items = data.get("links")
+    if not isinstance(items, list):
+        raise InvalidArgumentError("'links' is required and must be an array")
+    if len(items) > max_links:
+        raise PayloadTooLargeError(f"At most {max_links} links can be set in one request")
+    specs: list[LinkSpec] = []
+    for index, item in enumerate(items):
+        where = f"links[{index}]"
+        if not isinstance(item, dict):
+            raise InvalidArgumentError(f"{where} must be an object")
+        numbers: dict[str, int] = {}
+        for key in ("linkDefinitionId", "otherEntryId"):
+            value = item.get(key)
+            if value is None:
+                raise InvalidArgumentError(f"{where}.{key} is required")
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidArgumentError(f"{where}.{key} must be an integer")
+            numbers[key] = value
+        is_source = item.get("isSource", True)
+        if is_source is None:
+            is_source = True
+        if not isinstance(is_source, bool):
+            raise InvalidArgumentError(f"{where}.isSource must be a boolean")
+        props = item.get("customProperties")
+        if props is None:
+            props = {}
+        if not isinstance(props, dict):
+            raise InvalidArgumentError(f"{where}.customProperties must be an object")
+        for key, value in props.items():
+            if not isinstance(value, str):
+                raise InvalidArgumentError(
+                    f"{where}.customProperties values must be strings ('{key}' is not)")
+        specs.append(LinkSpec(numbers["linkDefinitionId"], numbers["otherEntryId"], is_source,
+                              dict(props)))
+    return specs
+
+
+def _set_links(ctx: Ctx) -> Response:
+    repository_id = ctx.param("repositoryId")
+    entry_id = _int_param(ctx.param("entryId"), "entry id")
+    max_links = ctx.services.settings.max_batch_links
+    specs = parse_link_specs(_json_body(ctx.body), max_links)
+    with ctx.services.db.write() as conn:
+        links = link_service.set_links(ctx.access(conn), repository_id, entry_id, specs,
+                                       max_links=max_links)
+        value = [schemas.render_link(link, ctx.base, repository_id) for link in links]
+    return _json({"value": value})
+
+
+# -- routing -------------------------------------------------------------------------------
+
+
+def _endpoint(impl: Impl, *, auth: bool = True) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        return await _handle(request, impl, auth=auth)
+
+    endpoint.__name__ = impl.__name__.lstrip("_")
+    endpoint.__doc__ = impl.__doc__
+    return endpoint
+
+
+_REPO = "/v2/Repositories/{repositoryId}"
+_ROUTES: tuple[tuple[str, str, Impl, bool], ...] = (
+    ("POST", "/v1/Repositories/{repositoryId}/Token", _token, False),
+    ("GET", "/v2/Repositories", _repositories, False),
+    ("GET", f"{_REPO}/LinkDefinitions", _definitions, True),
+    ("GET", f"{_REPO}/LinkDefinitions/{{linkDefinitionId}}", _definition, True),
+    ("GET", f"{_REPO}/Entries/ByPath", _by_path, True),
+    ("GET", f"{_REPO}/Entries/{{entryId}}", _get_entry, True),
+    ("DELETE", f"{_REPO}/Entries/{{entryId}}", _delete_entry, True),
+    ("GET", f"{_REPO}/Entries/{{entryId}}/Folder/Children", _children, True),
+    ("POST", f"{_REPO}/Entries/{{entryId}}/Folder/Children", _create_child, True),
+    ("GET", f"{_REPO}/Entries/{{entryId}}/Links", _list_links, True),
+    ("PUT", f"{_REPO}/Entries/{{entryId}}/Links", _set_links, True),
+)
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+for _prefix in PREFIXES:
+    for _method, _path, _impl, _auth in _ROUTES:
+        router.add_api_route(f"{_prefix}{_path}", _endpoint(_impl, auth=_auth),
+                             methods=[_method], include_in_schema=False)
+
+
+async def _fallback(request: Request) -> Response:
+    """Unknown paths (404) and wrong methods (405) under this face's prefixes, as ProblemDetails.
+
+    Starlette would otherwise answer with the app's generic (Arvados-shaped) errors.
+    """
+    allowed: set[str] = set()
+    for route in router.routes:
+        scope = dict(request.scope)
+        scope["method"] = "__NONE__"
+        match, _ = route.matches(scope)
+        if match == Match.PARTIAL:
+            allowed |= set(getattr(route, "methods", None) or ())
+    if allowed:
+        return problem(405, f"Method {request.method} is not allowed on this resource",
+                       instance=request.url.path,
+                       headers={"Allow": ", ".join(sorted(allowed))})
+    return problem(404, "The requested resource was not found", instance=request.url.path)
+
+
+_FALLBACK_PATHS = ("/v1/{rest:path}", "/v2/{rest:path}", "/v2", "/v1",
+                   "/LFRepositoryAPI/{rest:path}", "/LFRepositoryAPI")
+
+
+def register(app: FastAPI) -> None:
+    """Mount the face; the catch-all routes go last so every real route matches first."""
+    app.include_router(router)
+    for path in _FALLBACK_PATHS:
+        app.add_api_route(path, _fallback, methods=_ALL_METHODS, include_in_schema=False)
+
+
+__all__ = ["parse_link_specs", "register", "router"]

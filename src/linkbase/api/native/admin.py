@@ -1,0 +1,137 @@
+"""Native endpoints for what the Laserfiche v2 API cannot write: link definitions, repositories
+and documents (v2 imports documents with content; Linkbase keeps metadata only).
+
+Errors are domain exceptions; the app renders them in the Arvados shape like every native error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+
+from linkbase.api.laserfiche.schemas import render_entry
+from linkbase.api.native.common import caller_of, services_of
+from linkbase.api.responses import JSONBody
+from linkbase.domain.errors import (
+    InvalidArgumentError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+)
+from linkbase.services import entries as entry_service
+from linkbase.services import link_definitions as definition_service
+from linkbase.services import repositories as repository_service
+from linkbase.services.context import Caller, Services
+from linkbase.services.permissions import Access
+
+router = APIRouter()
+
+
+async def _object_body(request: Request) -> dict[str, Any]:
+    services = services_of(request)
+    body = await request.body()
+    if len(body) > services.settings.max_request_bytes:
+        raise PayloadTooLargeError("Request body too large")
+    try:
+        data = orjson.loads(body or b"{}")
+    except orjson.JSONDecodeError as exc:
+        raise InvalidArgumentError(f"Malformed JSON in request body: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InvalidArgumentError("The request body must be a JSON object")
+    return data
+
+
+def _require_admin(caller: Caller) -> None:
+    if not caller.is_admin:
+        raise PermissionDeniedError("Forbidden")
+
+
+def _string(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgumentError(f"'{key}' must be a non-empty string")
+    return value
+
+
+@router.post("/linkbase/v1/link_definitions")
+async def create_link_definition(request: Request) -> JSONBody:
+    """Add a link definition (admins only): ``{source_label, target_label, description}``."""
+    caller = await run_in_threadpool(caller_of, request)
+    _require_admin(caller)
+    data = await _object_body(request)
+    args = (_string(data, "source_label"), _string(data, "target_label"),
+            _string(data, "description"))
+    services = services_of(request)
+
+    def run() -> dict[str, Any]:
+        with services.db.write() as conn:
+            return definition_service.create_link_definition(conn, *args)
+
+    return JSONBody(await run_in_threadpool(run))
+
+
+@router.get("/linkbase/v1/link_definitions")
+async def list_link_definitions(request: Request) -> JSONBody:
+    """Every link definition, by id (any authenticated user)."""
+    await run_in_threadpool(caller_of, request)
+    services = services_of(request)
+
+    def run() -> list[dict[str, Any]]:
+        with services.db.read() as conn:
+            rows = definition_service.list_link_definitions(conn)
+        # Column names may be ``quoted_name`` (a str subclass orjson refuses): plain keys.
+        return [{str(k): v for k, v in row.items()} for row in rows]
+
+    items = await run_in_threadpool(run)
+    return JSONBody({"items": items, "items_available": len(items)})
+
+
+@router.post("/linkbase/v1/repositories")
+async def create_repository(request: Request) -> JSONBody:
+    """Create a repository with its root folder (admins only): ``{id, name}``."""
+    caller = await run_in_threadpool(caller_of, request)
+    _require_admin(caller)
+    data = await _object_body(request)
+    repository_id, name = _string(data, "id"), _string(data, "name")
+    services = services_of(request)
+
+    def run() -> dict[str, Any]:
+        with services.db.write() as conn:
+            return repository_service.create_repository_with_root(
+                conn, services.well_known, repository_id, name)
+
+    return JSONBody(await run_in_threadpool(run))
+
+
+def _create_document(services: Services, caller: Caller, data: dict[str, Any]
+                     ) -> dict[str, Any]:
+    repository_id = _string(data, "repository_id")
+    parent = data.get("parent_entry_id")
+    if isinstance(parent, bool) or not isinstance(parent, int):
+        raise InvalidArgumentError("'parent_entry_id' must be an integer")
+    properties = data.get("properties")
+    if properties is not None and not isinstance(properties, dict):
+        raise InvalidArgumentError("'properties' must be an object")
+    auto_rename = bool(data.get("auto_rename", False))
+    with services.db.write() as conn:
+        access = Access(conn, caller, services.well_known)
+        entry = entry_service.create_document(access, repository_id, parent, data.get("name"),
+                                              properties, auto_rename=auto_rename)
+    body = render_entry(entry)
+    body.update({"uuid": entry.uuid, "repository_id": entry.repository_id})
+    return body
+
+
+@router.post("/linkbase/v1/documents")
+async def create_document(request: Request) -> JSONBody:
+    """Create a Document entry (a collection) in a folder the caller can write.
+
+    Body: ``{repository_id, parent_entry_id, name, properties?, auto_rename?}``; returns the
+    entry in Laserfiche form plus its ``uuid`` and ``repository_id``.
+    """
+    caller = await run_in_threadpool(caller_of, request)
+    data = await _object_body(request)
+    services = services_of(request)
+    return JSONBody(await run_in_threadpool(_create_document, services, caller, data))

@@ -1,0 +1,282 @@
+"""Laserfiche links of an entry: listing and replacing, over ``relation`` links of the one graph.
+
+A Laserfiche link ``source --D--> target`` with custom properties C *is* the link
+``{link_class: "relation", tail_uuid: source, head_uuid: target, name: D.description,
+properties: C}``; nothing is stored elsewhere, so both faces always agree. A link belongs to both
+of its entries, and is identified by (definition, source, target).
+
+Visibility follows the entries, not the link's owner: a caller sees a link of an entry it can
+read iff it can read the other entry too. Links whose other end it cannot read are invisible to
+it, and a PUT by that caller leaves them untouched (it cannot know they exist).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from linkbase.domain import uuids
+from linkbase.domain.errors import InvalidArgumentError, NotFoundError, PayloadTooLargeError
+from linkbase.domain.levels import Level
+from linkbase.services import entries as entry_service
+from linkbase.services.deletion import delete_objects
+from linkbase.services.permissions import Access
+from linkbase.services.records import insert_record, update_record
+from linkbase.storage import tables
+from linkbase.storage.closure import closure_change
+
+_links = tables.links
+_defs = tables.link_definitions
+_entries = tables.entries
+_collections = tables.collections
+
+RELATION = "relation"
+
+#: Order keys the database can sort on with identical results on every backend (integers).
+SQL_ORDER_KEYS = frozenset({"id", "definition_id", "source_id", "target_id"})
+#: Every order key; the rest are sorted in Python so string order is the same on all backends.
+ORDER_KEYS = SQL_ORDER_KEYS | frozenset({
+    "description", "source_label", "target_label", "source_path", "target_path",
+    "source_id_text", "target_id_text",
+})
+
+
+@dataclass(frozen=True)
+class LinkSpec:
+    """One requested link of a PUT, already checked for JSON shape by the adapter."""
+
+    definition_id: int
+    other_entry_id: int
+    is_source: bool = True
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EntryLink:
+    """A link as seen from one entry, with both ends resolved to entries."""
+
+    id: int
+    uuid: str
+    definition_id: int
+    description: str
+    source_label: str
+    target_label: str
+    source_id: int
+    source_path: str
+    target_id: int
+    target_path: str
+    properties: dict[str, str]
+
+
+@dataclass(frozen=True)
+class LinkPage:
+    """One page of an entry's links; ``total`` only when a count was asked for."""
+
+    items: list[EntryLink]
+    total: int | None
+    has_more: bool
+
+
+def _visible_links_query(access: Access, entry: entry_service.Entry) -> sa.Select[Any]:
+    """The entry's relation links that the caller may see, one row per link.
+
+    Two index-driven halves (entry as tail, entry as head) are unioned, then joined to the
+    definition named by the link and to the other end's entry in the same repository.
+    """
+    u = entry.uuid
+    is_out = sa.literal(1).label("is_source")
+    is_in = sa.literal(0).label("is_source")
+    outgoing = sa.select(
+        _links.c.id, _links.c.uuid, _links.c.name, _links.c.tail_uuid, _links.c.head_uuid,
+        _links.c.head_uuid.label("other_uuid"), is_out,
+    ).where(_links.c.tail_uuid == u, _links.c.link_class == RELATION)
+    incoming = sa.select(
+        _links.c.id, _links.c.uuid, _links.c.name, _links.c.tail_uuid, _links.c.head_uuid,
+        _links.c.tail_uuid.label("other_uuid"), is_in,
+    ).where(_links.c.head_uuid == u, _links.c.link_class == RELATION, _links.c.tail_uuid != u)
+    both = sa.union_all(outgoing, incoming).subquery("rel")
+    other = _entries.alias("other_entry")
+    other_coll = _collections.alias("other_coll")
+    source_id = sa.case((both.c.is_source == 1, sa.literal(entry.entry_id)),
+                        else_=other.c.entry_id)
+    target_id = sa.case((both.c.is_source == 1, other.c.entry_id),
+                        else_=sa.literal(entry.entry_id))
+    query = (
+        sa.select(
+            both.c.id, both.c.uuid, both.c.tail_uuid, both.c.head_uuid, both.c.other_uuid,
+            _defs.c.id.label("definition_id"), _defs.c.description, _defs.c.source_label,
+            _defs.c.target_label, source_id.label("source_id"), target_id.label("target_id"),
+        )
+        .select_from(
+            both.join(_defs, _defs.c.description == both.c.name)
+            .join(other, sa.and_(other.c.object_uuid == both.c.other_uuid,
+                                 other.c.repository_id == entry.repository_id))
+        )
+    )
+    if not access.caller.is_admin:
+        query = query.outerjoin(other_coll, other_coll.c.uuid == both.c.other_uuid).where(
+            sa.or_(
+                both.c.other_uuid.in_(access.has_targets(Level.READ)),
+                other_coll.c.owner_uuid.in_(access.owner_targets(Level.READ)),
+            )
+        )
+    return query
+
+
+def _resolve(access: Access, entry: entry_service.Entry,
+             rows: Sequence[Any]) -> list[EntryLink]:
+    """Turn query rows into links with paths and properties (paths in one batch)."""
+    if not rows:
+        return []
+    conn = access.conn
+    repository = entry_service.get_repository(conn, entry.repository_id)
+    paths = entry_service.full_paths(conn, repository, {r.other_uuid for r in rows})
+    paths[entry.uuid] = entry.full_path
+    props = _properties_of(conn, [r.id for r in rows])
+    return [
+        EntryLink(
+            id=int(r.id), uuid=r.uuid, definition_id=int(r.definition_id),
+            description=r.description, source_label=r.source_label,
+            target_label=r.target_label, source_id=int(r.source_id),
+            source_path=paths[r.tail_uuid], target_id=int(r.target_id),
+            target_path=paths[r.head_uuid], properties=props.get(int(r.id), {}),
+        )
+        for r in rows
+    ]
+
+
+def _properties_of(conn: Connection, ids: list[int]) -> dict[int, dict[str, str]]:
+    result: dict[int, dict[str, str]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for row in conn.execute(sa.select(_links.c.id, _links.c.properties)
+                                .where(_links.c.id.in_(chunk))):
+            raw = row.properties or {}
+            result[int(row.id)] = {str(k): v if isinstance(v, str) else str(v)
+                                   for k, v in raw.items()} if isinstance(raw, dict) else {}
+    return result
+
+
+def _sort_key(link: EntryLink, key: str) -> Any:
+    if key == "source_id_text":
+        return str(link.source_id)
+    if key == "target_id_text":
+        return str(link.target_id)
+    return getattr(link, key)
+
+
+def list_links(access: Access, repository_id: str, entry_id: int, *,
+               order: Sequence[tuple[str, bool]] = (), offset: int = 0,
+               limit: int | None = None, count: bool = False) -> LinkPage:
+    """A page of the entry's visible links.
+
+    ``order`` is a list of ``(key, descending)`` over :data:`ORDER_KEYS`; ties are broken by
+    ascending id so paging is stable. Integer keys are ordered and paged by the database (an
+    entry among millions of links costs one indexed query per page); string keys are ordered in
+    Python, so every backend returns the same order.
+    """
+    for key, _ in order:
+        if key not in ORDER_KEYS:
+            raise InvalidArgumentError(f"Cannot order links by '{key}'")
+    entry = entry_service.load_entry(access, repository_id, entry_id)
+    query = _visible_links_query(access, entry)
+    total: int | None = None
+    if count:
+        total = int(access.conn.execute(
+            sa.select(sa.func.count()).select_from(query.subquery())
+        ).scalar_one())
+    keys = list(order)
+    if not any(k == "id" for k, _ in keys):
+        keys.append(("id", False))
+    if all(k in SQL_ORDER_KEYS for k, _ in keys):
+        sub = query.subquery()
+        page_q = sa.select(sub).order_by(
+            *(sub.c[k].desc() if desc else sub.c[k].asc() for k, desc in keys)
+        ).offset(offset)
+        if limit is not None:
+            page_q = page_q.limit(limit + 1)
+        rows = list(access.conn.execute(page_q))
+        has_more = limit is not None and len(rows) > limit
+        return LinkPage(_resolve(access, entry, rows[:limit] if limit is not None else rows),
+                        total, has_more)
+    links = _resolve(access, entry, list(access.conn.execute(query)))
+    for key, desc in reversed(keys):
+        links.sort(key=lambda link, k=key: _sort_key(link, k), reverse=desc)  # type: ignore[misc]
+    end = None if limit is None else offset + limit
+    return LinkPage(links[offset:end], total, end is not None and len(links) > end)
+
+
+def set_links(access: Access, repository_id: str, entry_id: int, specs: Sequence[LinkSpec],
+              *, max_links: int) -> list[EntryLink]:
+    """Replace the entry's visible links with ``specs``; returns all its visible links after.
+
+    Checks, all before any write (so a failure leaves the links unchanged): unknown or unreadable
+    entry → NotFoundError; no write on it → PermissionDeniedError; too many links →
+    PayloadTooLargeError; unknown definition or self link → InvalidArgumentError; another entry
+    unknown or unreadable → NotFoundError. A link that stays keeps its id; identical requested
+    links count once; re-sending the same request changes nothing.
+    """
+    if len(specs) > max_links:
+        raise PayloadTooLargeError(f"At most {max_links} links can be set in one request")
+    conn = access.conn
+    entry = entry_service.load_entry(access, repository_id, entry_id)
+    entry_service.require_write(access, entry)
+    definitions = {int(r.id): r for r in conn.execute(sa.select(_defs))}
+    for spec in specs:
+        if spec.definition_id not in definitions:
+            raise InvalidArgumentError(f"Link definition {spec.definition_id} not found")
+        if spec.other_entry_id == entry_id:
+            raise InvalidArgumentError("An entry cannot be linked to itself")
+    others = entry_service.uuids_of_entries(conn, repository_id,
+                                            {s.other_entry_id for s in specs})
+    visible = entry_service.readable(access, others.values())
+    for spec in specs:
+        other = others.get(spec.other_entry_id)
+        if other is None or other not in visible:
+            raise NotFoundError(f"Entry {spec.other_entry_id} not found")
+    desired: dict[tuple[str, str, str], dict[str, str]] = {}
+    for spec in specs:
+        other = others[spec.other_entry_id]
+        source, target = (entry.uuid, other) if spec.is_source else (other, entry.uuid)
+        desired[(definitions[spec.definition_id].description, source, target)] = spec.properties
+    existing_ids = [r.id for r in conn.execute(_visible_links_query(access, entry))]
+    existing = _link_rows(conn, existing_ids)
+    kept: set[tuple[str, str, str]] = set()
+    doomed: list[str] = []
+    for row in sorted(existing, key=lambda r: int(r["id"])):
+        key = (row["name"], row["tail_uuid"], row["head_uuid"])
+        if key in desired and key not in kept:
+            kept.add(key)
+            if (row["properties"] or {}) != desired[key]:
+                update_record(conn, _links, row, {"properties": desired[key]},
+                              access.caller.uuid)
+        else:
+            doomed.append(row["uuid"])
+    if doomed:
+        with closure_change(conn) as change:
+            delete_objects(conn, change, doomed)
+    for key, props in desired.items():
+        if key in kept:
+            continue
+        name, source, target = key
+        insert_record(
+            conn, _links,
+            {"uuid": uuids.new_uuid(access.wk.cluster_id, uuids.LINK),
+             "owner_uuid": access.caller.uuid, "link_class": RELATION, "name": name,
+             "tail_uuid": source, "head_uuid": target, "properties": dict(props)},
+            access.caller.uuid,
+        )
+    return list_links(access, repository_id, entry_id).items
+
+
+def _link_rows(conn: Connection, ids: list[int]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows.extend(dict(r._mapping) for r in conn.execute(
+            sa.select(_links).where(_links.c.id.in_(chunk))))
+    return rows
