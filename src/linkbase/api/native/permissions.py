@@ -1,0 +1,38 @@
+"""``GET /linkbase/v1/permissions/explain``: the effective level of a user on an object, and why.
+
+A thin adapter over :mod:`linkbase.services.explain`; errors are domain exceptions, rendered
+Arvados-style by the app (401/403/404/422).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+
+from linkbase.api.native.common import caller_of, services_of
+from linkbase.domain.errors import InvalidArgumentError
+from linkbase.services.context import Caller, Services
+from linkbase.services.explain import explain_request
+from linkbase.services.permissions import Access
+
+router = APIRouter()
+
+
+def _explain(services: Services, caller: Caller, user: str, target: str) -> dict[str, Any]:
+    with services.db.read() as conn:
+        access = Access(conn, caller, services.well_known)
+        return explain_request(access, user, target).as_dict()
+
+
+@router.get("/linkbase/v1/permissions/explain")
+async def explain_permission(request: Request) -> dict[str, Any]:
+    """Explain ``user``'s access to ``target`` (both uuids, query parameters)."""
+    services = services_of(request)
+    caller = await run_in_threadpool(caller_of, request)
+    user = request.query_params.get("user") or caller.uuid
+    target = request.query_params.get("target")
+    if not target:
+        raise InvalidArgumentError("target is required")
+    return await run_in_threadpool(_explain, services, caller, user, target)
