@@ -570,11 +570,16 @@ class Client:
         """Shortcut for :meth:`LinksAPI.get_permissions`."""
         return self.links.get_permissions(uuid)
 
-    def explain(self, user: str, target: str) -> Record:
-        """Why ``user`` has the access it has on ``target``: the winning path and its level."""
-        result: Record = self.get_json(
-            "/linkbase/v1/permissions/explain", params={"user": user, "target": target}
-        )
+    def explain(self, user: str | None, target: str) -> Record:
+        """Why ``user`` (``None``: the caller) has the access it has on ``target``.
+
+        Returns ``{"user_uuid", "target_uuid", "level", "path": [steps]}``: one path granting
+        the effective level, so a surprising grant can be traced to the link causing it.
+        """
+        params = {"target": target}
+        if user:
+            params["user"] = user
+        result: Record = self.get_json("/linkbase/v1/permissions/explain", params=params)
         return result
 
     def batch_links(

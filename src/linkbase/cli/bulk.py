@@ -248,6 +248,14 @@ def _read_lines(stream: IO[str], stats: ImportStats, strict: bool) -> Iterator[_
         yield _Line(number, attrs)
 
 
+def _too_large(exc: LinkbaseAPIError) -> bool:
+    """The server refused the batch for its size (413, or 422 saying so): split and retry."""
+    text = exc.message.lower()
+    return exc.status == 413 or (
+        exc.status == 422 and ("too large" in text or "at most" in text)
+    )
+
+
 class _Importer:
     """Sends batches, retrying without the lines the server rejected."""
 
@@ -274,7 +282,7 @@ class _Importer:
                     [line.attrs for line in pending], on_duplicate=self.on_duplicate
                 )
             except LinkbaseAPIError as exc:
-                if exc.status == 413 and len(pending) > 1:
+                if _too_large(exc) and len(pending) > 1:
                     half = len(pending) // 2  # too large for the server: split and go on
                     self.send(pending[:half])
                     self.send(pending[half:])
@@ -358,6 +366,7 @@ def _import(
     policy: OnDuplicate = on_duplicate.value
     importer = _Importer(client, policy, strict, stats, advance)
     status = EXIT_OK
+    stopped = False  # ended early (error, --strict, interrupt), as opposed to mere rejections
     batch: list[_Line] = []
     try:
         with display:
@@ -370,18 +379,18 @@ def _import(
                 importer.send(batch)
     except _StopImport as exc:
         warn(f"import stopped: {exc}")
-        status = EXIT_REFUSED
+        status, stopped = EXIT_REFUSED, True
     except LinkbaseError as exc:
         reason = exc.message if isinstance(exc, LinkbaseAPIError) else str(exc)
         where = f" at line {batch[0].number}" if batch else ""
         warn(f"import stopped{where}: {reason}")
-        status = EXIT_REFUSED
+        status, stopped = EXIT_REFUSED, True
     except UnicodeDecodeError:
         warn(f"import stopped: {source} is not UTF-8 text")
-        status = EXIT_REFUSED
+        status, stopped = EXIT_REFUSED, True
     except KeyboardInterrupt:
         warn("import interrupted")
-        status = 130
+        status, stopped = 130, True
     finally:
         if stream is not sys.stdin:
             stream.close()
@@ -389,10 +398,10 @@ def _import(
         status = EXIT_REFUSED
     verdict = "import finished" if status == EXIT_OK else "import incomplete"
     warn(f"{verdict}: {stats.summary()} in {_elapsed(start)}")
-    if status not in (EXIT_OK,) and on_duplicate is not DuplicatePolicy.error and stats.read:
+    if stopped and on_duplicate is not DuplicatePolicy.error:
         warn("re-run the same command to resume: lines whose uuid exists are skipped")
-    if stats.without_uuid and status != EXIT_OK:
-        warn(f"{stats.without_uuid} lines have no uuid: a re-run would create them again")
+        if stats.without_uuid:
+            warn(f"{stats.without_uuid} lines have no uuid: a re-run would create them again")
     if status != EXIT_OK:
         raise typer.Exit(status)
 

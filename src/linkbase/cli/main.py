@@ -13,7 +13,9 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -231,10 +233,36 @@ def _server_commands() -> TyperGroup | None:
     return group if isinstance(group, TyperGroup) else None
 
 
-def build_command() -> TyperGroup:
-    """The complete click command tree (ours plus the server-side commands)."""
+#: Top-level commands only this module defines. Running one of them skips importing the
+#: server-side commands (SQLAlchemy, settings, ...), which triples start-up time; that matters
+#: for shell loops calling ``linkbase link create`` thousands of times.
+_CLIENT_ONLY = frozenset(
+    {"link", "group", "collection", "api_client_authorization", "api-client-authorization",
+     "export", "import"}
+)
+_GLOBAL_VALUE_OPTIONS = frozenset({"--format", "-f", "--url", "--token"})
+
+
+def _command_word(args: Sequence[str]) -> str | None:
+    """The first command name in ``args``, skipping global options and their values."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg.startswith("-"):
+            skip = arg in _GLOBAL_VALUE_OPTIONS
+        else:
+            return arg
+    return None
+
+
+def build_command(args: Sequence[str] | None = None) -> TyperGroup:
+    """The click command tree: ours plus the server-side commands (unless ``args`` shows that
+    only ours can run)."""
     command = typer.main.get_command(app)
     assert isinstance(command, TyperGroup)
+    if args is not None and _command_word(args) in _CLIENT_ONLY:
+        return command
     server = _server_commands()
     if server is not None:
         _merge(command, server)
@@ -254,11 +282,23 @@ def _usage_line(exc: click_exceptions.UsageError) -> str:
     return f"{path}: {message} (see '{path} --help')"
 
 
+def _where(exc: BaseException) -> str:
+    """``file:line`` of the innermost frame, so a bug report needs no second run."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "unknown location"
+    frame = frames[-1]
+    path = Path(frame.filename)
+    parts = path.parts
+    short = "/".join(parts[parts.index("linkbase"):]) if "linkbase" in parts else path.name
+    return f"at {short}:{frame.lineno}"
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return the exit status (for tests and :func:`main`)."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        command = build_command()
+        command = build_command(args)
         result = command.main(args=args, prog_name="linkbase", standalone_mode=False)
     except click_exceptions.NoArgsIsHelpError:
         return EXIT_USAGE  # the help has already been printed
@@ -292,7 +332,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("LINKBASE_DEBUG"):
             raise
-        warn(f"internal error: {type(exc).__name__}: {exc} (set LINKBASE_DEBUG=1 for details)")
+        warn(
+            f"internal error: {type(exc).__name__}: {exc} ({_where(exc)}; "
+            "set LINKBASE_DEBUG=1 for the traceback)"
+        )
         return EXIT_REFUSED
     return result if isinstance(result, int) else EXIT_OK
 
