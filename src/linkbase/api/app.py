@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     database = db or prepare_database(settings)
     app = FastAPI(title="Linkbase", version=__version__, docs_url=None, redoc_url=None)
     app.state.services = Services(database, settings)
+    app.add_middleware(arvados_routes.ArvadosCors)
     app.include_router(ops.router)
     app.include_router(arvados_routes.router)
     _mount_optional_faces(app)

@@ -27,6 +27,11 @@ _COMPUTED_SOURCES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Largest offset applied (both backends bind 64-bit integers, and JSON output is 64-bit too);
+#: larger offsets are past the end of any table anyway. The applied value is echoed.
+_MAX_SQL_OFFSET = 2**62
+
+
 @dataclass
 class ListPage:
     """One page of a list: stored rows plus what the envelope reports."""
@@ -51,6 +56,7 @@ def list_records(conn: Connection, access: Access, resource: Resource, query: Li
     if extra is not None:
         conditions.append(extra)
     where = sa.and_(sa.true(), *conditions)
+    offset = min(query.offset, _MAX_SQL_OFFSET)
     order = compile_order(table, list(query.order))
 
     if query.distinct and query.select:
@@ -75,10 +81,10 @@ def list_records(conn: Connection, access: Access, resource: Resource, query: Li
                     distinct_rows, [t for t in query.order if t.attr in distinct_rows.c]
                 ))
                 .limit(query.limit)
-                .offset(query.offset)
+                .offset(offset)
             )
             items = [dict(row._mapping) for row in rows]
-        return ListPage(items, available, query.limit, query.offset)
+        return ListPage(items, available, query.limit, offset)
 
     available = None
     if query.count_exact:
@@ -88,8 +94,8 @@ def list_records(conn: Connection, access: Access, resource: Resource, query: Li
     items = []
     if query.limit:
         rows = conn.execute(
-            sa.select(table).where(where).order_by(*order).limit(query.limit).offset(query.offset)
+            sa.select(table).where(where).order_by(*order).limit(query.limit).offset(offset)
         )
         items = [dict(row._mapping) for row in rows]
-    return ListPage(items, available, query.limit, query.offset)
+    return ListPage(items, available, query.limit, offset)
 

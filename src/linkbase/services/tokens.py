@@ -42,15 +42,15 @@ def new_secret() -> str:
 
 
 def issue_token(conn: Connection, wk: WellKnown, owner_uuid: str, *, actor_uuid: str,
-                expires_at: int | None = None, scopes: list[str] | None = None
-                ) -> dict[str, Any]:
+                expires_at: int | None = None, scopes: list[str] | None = None,
+                uuid: str | None = None) -> dict[str, Any]:
     """Store a new token for ``owner_uuid``; the returned record carries ``api_token``."""
     secret = new_secret()
     record = insert_record(
         conn,
         _tokens,
         {
-            "uuid": uuids.new_uuid(wk.cluster_id, uuids.TOKEN), "owner_uuid": owner_uuid,
+            "uuid": uuid or uuids.new_uuid(wk.cluster_id, uuids.TOKEN), "owner_uuid": owner_uuid,
             "token_digest": digest(secret), "expires_at": expires_at,
             "scopes": scopes if scopes is not None else ["all"], "modified_at": None,
             "modified_by_user_uuid": None,
@@ -80,7 +80,25 @@ def create_token(access: Access, attrs: dict[str, Any]) -> dict[str, Any]:
     return issue_token(
         access.conn, access.wk, owner, actor_uuid=access.caller.uuid,
         expires_at=parse_timestamp(expires) if expires is not None else None, scopes=scopes,
+        uuid=_assigned_uuid(access, attrs.get("uuid")),
     )
+
+
+def _assigned_uuid(access: Access, requested: object) -> str | None:
+    """An admin-chosen token uuid (well-formed, ``gj3su``, unused); others → 422 (§1.4)."""
+    if requested is None:
+        return None
+    if not access.caller.is_admin:
+        raise InvalidArgumentError("Uuid assignment not permitted")
+    if (
+        not isinstance(requested, str)
+        or uuids.infix_of(requested) != uuids.TOKEN
+        or requested == access.wk.system_root_token
+    ):
+        raise InvalidArgumentError(f"Invalid uuid '{requested}' for ApiClientAuthorization")
+    if fetch_record(access.conn, _tokens, requested) is not None:
+        raise InvalidArgumentError(f"Uuid '{requested}' is already in use")
+    return requested
 
 
 def get_token(access: Access, uuid: str) -> dict[str, Any]:

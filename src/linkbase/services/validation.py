@@ -44,11 +44,27 @@ def clean_attrs(resource: Resource, attrs: dict[str, Any], *, extra: frozenset[s
             raise InvalidArgumentError(f"unknown attribute '{name}' for {resource.class_name}.")
         if attribute is not None:
             _check_type(resource, name, attribute.type, value)
+        if _has_nul(value):
+            raise InvalidArgumentError(
+                f"Invalid value for attribute '{name}' of {resource.class_name}: "
+                "NUL characters are not allowed"
+            )
         cleaned[name] = value
     for name, value in list(cleaned.items()):
         if name.endswith("_uuid") and value == "":
             cleaned[name] = None
     return cleaned
+
+
+def _has_nul(value: object) -> bool:
+    """True if a string anywhere in ``value`` holds U+0000 (PostgreSQL cannot store it)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
 
 
 def _check_type(resource: Resource, name: str, attr_type: AttrType, value: object) -> None:

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from linkbase.api.arvados import params as p
 from linkbase.api.arvados.errors import error_response, render_error
@@ -51,6 +52,33 @@ CORS_HEADERS = {
     "X-Request-Id",
     "Access-Control-Max-Age": "86400",
 }
+
+
+_CORS_RAW = [(k.lower().encode(), v.encode()) for k, v in CORS_HEADERS.items()]
+_CORS_PREFIXES = ("/arvados/", "/discovery/")
+
+
+class ArvadosCors:
+    """Pure ASGI middleware: CORS headers on every response under ``/arvados/`` and
+    ``/discovery/`` (spec §1.1), including the discovery document and framework 404s."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(_CORS_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(k, v) for k, v in _CORS_RAW if k not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
 
 
 def request_id_of(request: Request) -> str:
