@@ -12,6 +12,7 @@ from linkbase.api.arvados.errors import error_response, render_error
 from linkbase.api.responses import JSONBody
 from linkbase.bootstrap import prepare_database
 from linkbase.domain.errors import LinkbaseError
+from linkbase.optional import import_optional
 from linkbase.services.context import Services
 from linkbase.settings import Settings
 from linkbase.storage.database import Database
@@ -46,14 +47,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
 def _mount_optional_faces(app: FastAPI) -> None:
     """Mount the Laserfiche, native and web faces when their modules are present."""
-    import importlib
-
     for module_name in ("linkbase.api.laserfiche.routes", "linkbase.api.native.routes",
                         "linkbase.web.routes"):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        module.register(app)
+        module = import_optional(module_name)
+        if module is not None:
+            module.register(app)

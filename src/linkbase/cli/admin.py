@@ -7,7 +7,7 @@ for operators on the server machine (the HTTP commands live in ``cli.resources``
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import sqlalchemy as sa
 import typer
@@ -25,7 +25,7 @@ repository_app = typer.Typer(help="Manage Laserfiche repositories.", no_args_is_
 definition_app = typer.Typer(help="Manage Laserfiche link definitions.", no_args_is_help=True)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     print(f"linkbase: {message}", file=sys.stderr)
     raise typer.Exit(1)
 
@@ -57,6 +57,18 @@ def db_current(database: DatabaseOption = None) -> None:
     from linkbase.storage.migrate import current_revision
 
     print(current_revision(Database(_settings(database).database_url).engine))
+
+
+def _find_user(conn: sa.Connection, user: str) -> dict[str, Any]:
+    """A user by uuid, username or email; exits with a one-line error when there is none."""
+    from linkbase.services.users import find_user_by_login
+    from linkbase.storage import tables
+
+    row = conn.execute(sa.select(tables.users).where(tables.users.c.uuid == user)).first()
+    found = dict(row._mapping) if row else find_user_by_login(conn, user)
+    if found is None:
+        _fail(f"no such user '{user}'")
+    return found
 
 
 def _open(database: str | None) -> tuple[object, WellKnown]:
@@ -130,18 +142,13 @@ def user_set_password(
 
     Example: linkbase user set-password alice --password s3cret
     """
-    from linkbase.services.users import find_user_by_login, set_password
-    from linkbase.storage import tables
+    from linkbase.services.users import set_password
     from linkbase.storage.database import Database
 
     db, _wk = _open(database)
     assert isinstance(db, Database)
     with db.write() as conn:
-        row = conn.execute(sa.select(tables.users).where(tables.users.c.uuid == user)).first()
-        found = dict(row._mapping) if row else find_user_by_login(conn, user)
-        if found is None:
-            _fail(f"no such user '{user}'")
-            return
+        found = _find_user(conn, user)
         set_password(conn, found["uuid"], password)
     print(found["uuid"])
 
@@ -157,18 +164,12 @@ def token_create(
     Example: linkbase token create alice --expires-in 86400
     """
     from linkbase.services.tokens import issue_token
-    from linkbase.services.users import find_user_by_login
-    from linkbase.storage import tables
     from linkbase.storage.database import Database
 
     db, wk = _open(database)
     assert isinstance(db, Database)
     with db.write() as conn:
-        row = conn.execute(sa.select(tables.users).where(tables.users.c.uuid == user)).first()
-        found = dict(row._mapping) if row else find_user_by_login(conn, user)
-        if found is None:
-            _fail(f"no such user '{user}'")
-            return
+        found = _find_user(conn, user)
         expires = now_micros() + expires_in * 1_000_000 if expires_in is not None else None
         record = issue_token(conn, wk, found["uuid"], actor_uuid=wk.system_user,
                              expires_at=expires)

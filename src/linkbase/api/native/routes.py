@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-
 from fastapi import FastAPI
+
+from linkbase.optional import import_optional
 
 _MODULES = (
     "linkbase.api.native.batch",
@@ -16,10 +16,6 @@ _MODULES = (
 def register(app: FastAPI) -> None:
     """Include every native router that is present."""
     for name in _MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        app.include_router(module.router)
+        module = import_optional(name)
+        if module is not None:
+            app.include_router(module.router)
