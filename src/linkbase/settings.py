@@ -17,5 +17,7 @@ class Settings(BaseSettings):
     base_url: str | None = None
     #: Largest request body accepted, in bytes.
     max_request_bytes: int = 8 * 1024 * 1024
+    #: One JSON log line per request on stderr.
+    log_requests: bool = False
     #: Largest number of links in one batch import request or Laserfiche PUT.
     max_batch_links: int = 10_000

@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from linkbase import __version__
-from linkbase.api import ops
+from linkbase.api import observability, ops
 from linkbase.api.arvados import routes as arvados_routes
 from linkbase.api.arvados.errors import error_response, render_error
 from linkbase.api.responses import JSONBody
@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app = FastAPI(title="Linkbase", version=__version__, docs_url=None, redoc_url=None)
     app.state.services = Services(database, settings)
     app.add_middleware(arvados_routes.ArvadosCors)
+    observability.install(app, log_requests=settings.log_requests)
     app.include_router(ops.router)
     app.include_router(arvados_routes.router)
     _mount_optional_faces(app)

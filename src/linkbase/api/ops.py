@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from linkbase.api.arvados.discovery import discovery_document
 from linkbase.api.responses import JSONBody
 from linkbase.services.context import Services
 
 router = APIRouter()
-
-REQUESTS = Counter("linkbase_http_requests_total", "HTTP requests served", ["method", "status"])
 
 
 def public_root(request: Request, services: Services) -> str:

@@ -36,8 +36,10 @@ def serve(
     import uvicorn
 
     from linkbase.api.app import create_app
+    from linkbase.api.observability import configure_logging
     from linkbase.bootstrap import prepare_database
 
+    configure_logging()
     settings = _settings(database)
     db = prepare_database(settings)
     if not settings.system_root_token:
