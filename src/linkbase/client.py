@@ -32,6 +32,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 import httpx
+import orjson
 
 from linkbase.client_errors import (
     LinkbaseAPIError,
@@ -392,6 +393,13 @@ class TokensAPI(ResourceAPI):
 # The client
 
 
+def _mapping_as_dict(value: Any) -> dict[str, Any]:
+    """orjson ``default``: serialise any other mapping as a dict."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
+
+
 class Client:
     """A connection to one Linkbase server.
 
@@ -480,6 +488,7 @@ class Client:
         json_body: Any = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        content: bytes | None = None,
     ) -> httpx.Response:
         """Send one request; return the response when its status is 2xx, else raise.
 
@@ -500,6 +509,7 @@ class Client:
                 params=params,
                 json=json_body,
                 data=data,
+                content=content,
                 headers=extra_headers or None,
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )
@@ -594,12 +604,27 @@ class Client:
         Returns ``{"created", "updated", "skipped", "errors": [{"index", "error"}]}``. When
         ``errors`` is non-empty nothing of the batch was written.
         """
-        result: Record = self.request_json(
+        body = orjson.dumps(
+            {"links": links if isinstance(links, list) else list(links),
+             "on_duplicate": on_duplicate},
+            default=_mapping_as_dict,
+        )
+        response = self.request(
             "POST",
             "/linkbase/v1/links/batch",
-            json_body={"links": [dict(link) for link in links], "on_duplicate": on_duplicate},
+            content=body,
+            headers={"Content-Type": "application/json"},
             timeout=timeout,
         )
+        try:
+            result: Record = orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            raise LinkbaseAPIError(
+                response.status_code,
+                ["server sent a non-JSON response to POST /linkbase/v1/links/batch"],
+                method="POST",
+                url=str(response.request.url),
+            ) from exc
         return result
 
     # -- Laserfiche Repository v2 ----------------------------------------------------------

@@ -63,10 +63,33 @@ def infix_of_kind(kind: str) -> str | None:
     return _INFIX_BY_KIND_KEY.get(_normalise_kind_name(kind))
 
 
+#: CSPRNG bytes map to base36 characters without bias: bytes 0-251 (7 * 36 values) map to
+#: ``_ALPHABET[b % 36]``; bytes 252-255 are dropped (rejection sampling).
+_UNBIASED_LIMIT = 252
+_TO_BASE36 = bytes(ord(_ALPHABET[b % 36]) for b in range(_UNBIASED_LIMIT)) + bytes(4)
+_BIASED = bytes(range(_UNBIASED_LIMIT, 256))
+
+
+def _random_base36(count: int) -> str:
+    """``count`` independent, uniformly distributed base36 characters from a CSPRNG."""
+    out = b""
+    while len(out) < count:
+        # 1/64 of the bytes are dropped: ask for a little more than needed.
+        raw = secrets.token_bytes(count - len(out) + (count >> 4) + 8)
+        out += raw.translate(_TO_BASE36, _BIASED)
+    return out[:count].decode("ascii")
+
+
 def new_uuid(cluster_id: str, infix: str) -> str:
     """A fresh uuid with 15 characters from a CSPRNG."""
-    tail = "".join(secrets.choice(_ALPHABET) for _ in range(15))
-    return f"{cluster_id}-{infix}-{tail}"
+    return f"{cluster_id}-{infix}-{_random_base36(15)}"
+
+
+def new_uuids(cluster_id: str, infix: str, count: int) -> list[str]:
+    """``count`` fresh uuids (as :func:`new_uuid`, from one CSPRNG read)."""
+    tails = _random_base36(15 * count)
+    prefix = f"{cluster_id}-{infix}-"
+    return [prefix + tails[i : i + 15] for i in range(0, 15 * count, 15)]
 
 
 def is_uuid(value: object) -> bool:

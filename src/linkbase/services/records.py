@@ -7,8 +7,10 @@ Every stored object carries ``created_at``, ``modified_at``, ``modified_by_user_
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -19,9 +21,35 @@ from linkbase.domain.timestamps import now_micros
 _NOT_IN_ETAG = frozenset({"etag", "password_hash", "token_digest", "id"})
 
 
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+#: Base36 of 0..36**3-1 as three digits: 128-bit numbers convert in 9 divisions.
+_THREE_DIGITS = [a + b + c for a in _DIGITS for b in _DIGITS for c in _DIGITS]
+_ETAG_JSON = orjson.OPT_SORT_KEYS
+
+
+def _base36(number: int) -> str:
+    parts = []
+    while number:
+        number, rem = divmod(number, 46656)
+        parts.append(_THREE_DIGITS[rem])
+    return "".join(reversed(parts)).lstrip("0") or "0"
+
+
 def etag_of(values: dict[str, Any]) -> str:
-    """The etag of a record's stored values."""
-    return compute_etag({k: v for k, v in values.items() if k not in _NOT_IN_ETAG})
+    """The etag of a record's stored values.
+
+    Lowercase base36 of the MD5 of the canonical JSON (sorted keys, compact, UTF-8) of the
+    stored attributes, serialised with orjson. Values orjson cannot serialise (integers beyond
+    64 bits, non-string keys) fall back to :func:`compute_etag`'s stdlib serialisation. Etags are
+    opaque: they only have to change whenever a stored value does, and this is the only place
+    they are computed.
+    """
+    stored = {k: v for k, v in values.items() if k not in _NOT_IN_ETAG}
+    try:
+        canonical = orjson.dumps(stored, option=_ETAG_JSON, default=str)
+    except TypeError:
+        return compute_etag(stored)
+    return _base36(int.from_bytes(hashlib.md5(canonical).digest(), "big"))
 
 
 def insert_record(conn: Connection, table: sa.Table, values: dict[str, Any],
