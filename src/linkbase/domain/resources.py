@@ -177,6 +177,22 @@ API_CLIENT_AUTHORIZATIONS = Resource(
     default_order=(("created_at", "desc"), ("uuid", "desc")),
 )
 
+#: ``GET /arvados/v1/computed_permissions``: rows ``MP(user, target)`` (list only, no stored
+#: objects, no uuid). Not in ``RESOURCES``: it has no infix and none of the object methods.
+COMPUTED_PERMISSIONS = Resource(
+    name="computed_permissions",
+    kind="arvados#computedPermission",
+    wrapper="computed_permission",
+    class_name="ComputedPermission",
+    infix="",
+    attributes=(
+        Attribute("user_uuid", S, writable=False),
+        Attribute("target_uuid", S, writable=False),
+        Attribute("perm_level", S, writable=False),
+    ),
+    default_order=(("user_uuid", "asc"), ("target_uuid", "asc")),
+)
+
 RESOURCES: dict[str, Resource] = {
     r.name: r for r in (LINKS, USERS, GROUPS, COLLECTIONS, API_CLIENT_AUTHORIZATIONS)
 }

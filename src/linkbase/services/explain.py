@@ -1,8 +1,8 @@
 """Why does U have level L on X? One strongest path through the permission graph (spec §4.4).
 
-The closure answers *whether*; this module answers *how*, for humans debugging a grant. It takes
+The engine answers *whether*; this module answers *how*, for humans debugging a grant. It takes
 the effective level from the engine (``Access.level_on``) and then reconstructs one path that
-achieves it, using the same graph the closure is built from (``permission_edges``):
+achieves it, using the same graph the group closure is built from (``permission_edges``):
 
     U --walk--> B (a user in USERS(U, L); the last edge has level 3, or B is U)
       B --walk--> X                       (has)
@@ -30,7 +30,6 @@ from linkbase.services.permissions import Access
 from linkbase.storage import tables
 
 _pe = tables.permission_edges
-_pc = tables.permission_closure
 
 
 @dataclass(frozen=True)
@@ -175,16 +174,8 @@ def explain(access: Access, subject: Caller, target: str) -> Explanation:
     if level == 0:
         return result
     graph = _Graph(conn)
-    # Candidates B: users in USERS(subject, level), straight from the closure.
-    users = [
-        r[0]
-        for r in conn.execute(
-            sa.select(_pc.c.target_uuid).where(
-                _pc.c.principal_uuid == subject.uuid, _pc.c.level >= level,
-                _pc.c.traverse_owned.is_(True), _pc.c.target_is_user.is_(True),
-            )
-        )
-    ]
+    # Candidates B: users in USERS(subject, level), straight from the engine.
+    users = [r[0] for r in conn.execute(subject_access.users_of(Level(level)))]
     choices: list[tuple[int, list[Step]]] = []
     for b in sorted(set(users) | {subject.uuid}, key=lambda u: u != subject.uuid):
         best = graph.widest(b)

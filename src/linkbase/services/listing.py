@@ -46,15 +46,23 @@ def list_records(conn: Connection, access: Access, resource: Resource, query: Li
                  extra: ColumnElement[bool] | None = None) -> ListPage:
     """Evaluate ``query`` over the rows of ``resource`` the caller may read."""
     table = TABLE_BY_RESOURCE[resource.name]
-    dialect = conn.dialect.name
     conditions: list[ColumnElement[bool]] = []
     visible = access.readable_clause(resource, table)
     if visible is not None:
         conditions.append(visible)
-    if query.filters:
-        conditions.append(compile_filters(table, resource, list(query.filters), dialect))
     if extra is not None:
         conditions.append(extra)
+    return list_rows(conn, table, resource, query, conditions)
+
+
+def list_rows(conn: Connection, table: sa.FromClause, resource: Resource, query: ListQuery,
+              conditions: list[ColumnElement[bool]] | None = None) -> ListPage:
+    """Evaluate ``query`` over the rows of ``table`` (a table or any selectable with the
+    resource's columns) that satisfy ``conditions`` (e.g. a permission clause)."""
+    dialect = conn.dialect.name
+    conditions = list(conditions or [])
+    if query.filters:
+        conditions.append(compile_filters(table, resource, list(query.filters), dialect))
     where = sa.and_(sa.true(), *conditions)
     offset = min(query.offset, _MAX_SQL_OFFSET)
     order = compile_order(table, list(query.order))

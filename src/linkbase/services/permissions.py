@@ -1,17 +1,40 @@
 """The permission engine's query side: every access decision of the server goes through here.
 
-Decisions read the materialized closure (``storage.closure`` keeps it current), so a check is one
-indexed query and a permission-filtered list is the list query plus an indexed semi-join. The
-formulas are spec §4.4:
+Decisions read the materialized group closure (``storage.closure`` keeps it current) joined to the
+edges, so a check is one indexed query and a permission-filtered list is the list query plus an
+indexed semi-join. The formulas are spec §4.4:
 
 * ``USERS(U, L)``: users B with ``MP(U, B).level >= L`` and ``MP(U, B).traverse_owned``;
 * ``has(U, L, X)``: some B in ``USERS(U, L)`` has ``MP(B, X).level >= L``;
 * ``via_owner(U, L, O)``: some B in ``USERS(U, L)`` has ``MP(B, O).level >= L`` and traverse_owned;
 * ``can(U, L, X)``: admin, or X is U, or has, or via_owner of X's owner.
+
+**A user's closure from the group closure.** ``GC(G, T)`` (table ``group_closure``) aggregates
+the walks from a group G that continue only out of groups, with the reflexive row
+``GC(G, G) = (3, true)``. For a user P, every walk from P other than the empty one starts with an
+out-edge ``P -> H`` of level e. If H is not a group the walk ends there (only P and groups are
+left), giving ``(H, e, H is a user and e = 3)``. If H is a group, the rest is a walk from H; as
+long as it does not come back to P it continues only out of groups, so it is one of the walks
+``GC(H, T)`` aggregates, and ``min(e, ·)`` is monotone, so
+``max over walks = min(e, GC(H, T).level)`` with flag ``GC(H, T).traverse_owned``. A walk that
+does come back to P (``P -> ... -> P -> H' -> ... -> T``) adds nothing: its suffix from the last
+visit of P is itself a walk from P of level at least as high (a minimum over fewer edges) and
+with the same last edge, hence the same traverse flag. The empty walk gives ``MP(P, P) =
+(3, true)``, which dominates every other walk ending at P. Hence
+
+    MP(P, T) = max over P -> H of: min(e, GC(H, T))        (H a group)
+                                   (e, H user and e = 3)   (T = H, not a group)
+               and (3, true) for T = P,
+
+level and flag aggregated independently, as the spec says. The queries below read these rows
+directly: candidates for ``USERS`` come from the flagged user rows of ``GC`` (an index range
+scan on ``(group_uuid, target_is_user, traverse_owned)``) and direct level-3 edges to users.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,7 +56,10 @@ TABLE_BY_RESOURCE: dict[str, sa.Table] = {
     "api_client_authorizations": tables.api_client_authorizations,
 }
 
-_pc = tables.permission_closure
+_pe = tables.permission_edges
+_gc = tables.group_closure
+
+Col = ColumnElement[Any]
 
 
 def table_of_uuid(uuid: str | None) -> sa.Table | None:
@@ -41,6 +67,169 @@ def table_of_uuid(uuid: str | None) -> sa.Table | None:
     infix = uuids.infix_of(uuid)
     resource = RESOURCE_BY_INFIX.get(infix) if infix else None
     return TABLE_BY_RESOURCE[resource.name] if resource else None
+
+
+def is_kind(column: Col, infix: str) -> ColumnElement[bool]:
+    """``column`` holds a uuid of ``infix`` (same test as ``storage.closure``)."""
+    return sa.and_(sa.func.length(column) == 27, sa.func.substr(column, 7, 5) == infix)
+
+
+def least(a: Col, b: Col) -> Col:
+    """The smaller of two levels (portable: no LEAST on SQLite)."""
+    return sa.case((a < b, a), else_=b)
+
+
+def users_arms(tail_of: Callable[[Col], ColumnElement[bool]], level: int) -> list[sa.Select[Any]]:
+    """``USERS(P, level) \\ {P}`` for the principals P with ``tail_of(P)``, as SELECTs of ``uuid``.
+
+    B qualifies when some row of ``MP(P, B)`` has the flag and some row (maybe another) has a
+    level of at least ``level``: direct level-3 edges qualify at once; flagged group rows need
+    the level check over all of P's rows to B.
+    """
+    e = _pe.alias()
+    direct = sa.select(e.c.head_uuid.label("uuid")).where(
+        tail_of(e.c.tail_uuid), e.c.level == 3, is_kind(e.c.head_uuid, uuids.USER)
+    )
+    f = _pe.alias()
+    g = _gc.alias()
+    e2 = _pe.alias()
+    g2 = _gc.alias()
+    e3 = _pe.alias()
+    other_row = sa.or_(
+        sa.exists(sa.select(sa.literal(1)).select_from(e2).where(
+            e2.c.tail_uuid == f.c.tail_uuid, e2.c.level >= level,
+            sa.exists(sa.select(sa.literal(1)).select_from(g2).where(
+                g2.c.group_uuid == e2.c.head_uuid, g2.c.target_uuid == g.c.target_uuid,
+                g2.c.level >= level,
+            ).correlate_except(g2)),  # g is two levels up: correlate explicitly
+        )),
+        sa.exists().where(
+            e3.c.tail_uuid == f.c.tail_uuid, e3.c.head_uuid == g.c.target_uuid,
+            e3.c.level >= level,
+        ),
+    )
+    via = (
+        sa.select(g.c.target_uuid.label("uuid"))
+        .select_from(f.join(g, g.c.group_uuid == f.c.head_uuid))
+        .where(
+            tail_of(f.c.tail_uuid), g.c.target_is_user == sa.true(), g.c.traverse_owned == sa.true(),
+            sa.or_(sa.and_(f.c.level >= level, g.c.level >= level), other_row),
+        )
+    )
+    return [direct, via]
+
+
+def _union(*arms: sa.Select[Any]) -> sa.Select[Any]:
+    return sa.select(sa.union_all(*arms).subquery().c.uuid)
+
+
+# The statements are built once per shape with bind parameters (``lb_me``: the caller; ``lb_x``,
+# ``lb_o``: the object and its owner) and reused, so SQLAlchemy's compiled cache serves them.
+_ME = "lb_me"
+
+
+def _me() -> ColumnElement[Any]:
+    return sa.bindparam(_ME, type_=tables.Reference)
+
+
+@functools.cache
+def _users_stmt(level: int) -> sa.Select[Any]:
+    """``USERS(lb_me, level)``."""
+    return _union(
+        sa.select(sa.cast(_me(), tables.Reference).label("uuid")),
+        *users_arms(lambda column: column == _me(), level),
+    )
+
+
+@functools.cache
+def _has_stmt(level: int) -> sa.Select[Any]:
+    """Targets X with ``has(lb_me, level, X)``."""
+    users = _users_stmt(level)
+    e = _pe.alias()
+    g = _gc.alias()
+    via = (
+        sa.select(g.c.target_uuid.label("uuid"))
+        .select_from(e.join(g, g.c.group_uuid == e.c.head_uuid))
+        .where(e.c.tail_uuid.in_(users), e.c.level >= level, g.c.level >= level)
+    )
+    d = _pe.alias()
+    direct = sa.select(d.c.head_uuid.label("uuid")).where(
+        d.c.tail_uuid.in_(users), d.c.level >= level
+    )
+    return _union(users, via, direct)
+
+
+@functools.cache
+def _owner_stmt(level: int) -> sa.Select[Any]:
+    """Owners O with ``via_owner(lb_me, level, O)``.
+
+    O is a group reached at ``level`` (groups always have the flag), or a user in
+    ``USERS(B, level)`` for some B in ``USERS(U, level)``; no other kind has the flag.
+    """
+    users = _users_stmt(level)
+    e = _pe.alias()
+    g = _gc.alias()
+    via_groups = (
+        sa.select(g.c.target_uuid.label("uuid"))
+        .select_from(e.join(g, g.c.group_uuid == e.c.head_uuid))
+        .where(
+            e.c.tail_uuid.in_(users), e.c.level >= level, g.c.level >= level,
+            g.c.traverse_owned == sa.true(), g.c.target_is_user == sa.false(),
+        )
+    )
+    d = _pe.alias()
+    direct_groups = sa.select(d.c.head_uuid.label("uuid")).where(
+        d.c.tail_uuid.in_(users), d.c.level >= level, is_kind(d.c.head_uuid, uuids.GROUP)
+    )
+    return _union(
+        users, via_groups, direct_groups, *users_arms(lambda column: column.in_(users), level)
+    )
+
+
+def _can_clause(level: int, owner_kind: str | None) -> ColumnElement[bool]:
+    """``has(lb_me, level, lb_x) or via_owner(lb_me, level, lb_o)`` (lb_o of ``owner_kind``)."""
+    users = _users_stmt(level)
+
+    def reached(target: ColumnElement[Any], *, group_only: bool) -> list[ColumnElement[bool]]:
+        e = _pe.alias()
+        g = _gc.alias()
+        d = _pe.alias()
+        # Nested EXISTS, so the plan goes users -> their few out-edges -> one primary-key
+        # probe each, never from the target's (possibly many) reachers.
+        via = sa.exists(
+            sa.select(sa.literal(1)).select_from(e).where(
+                e.c.tail_uuid.in_(users), e.c.level >= level,
+                sa.exists(sa.select(sa.literal(1)).select_from(g).where(
+                    g.c.group_uuid == e.c.head_uuid, g.c.target_uuid == target,
+                    g.c.level >= level,
+                ).correlate_except(g)),
+            )
+        )
+        direct = sa.exists(
+            sa.select(sa.literal(1)).where(
+                d.c.tail_uuid.in_(users), d.c.head_uuid == target, d.c.level >= level
+            )
+        )
+        if group_only:
+            return [via, direct]
+        return [target.in_(users), via, direct]
+
+    x = sa.bindparam("lb_x", type_=tables.Reference)
+    o = sa.bindparam("lb_o", type_=tables.Reference)
+    clauses = reached(x, group_only=False)
+    if owner_kind == uuids.GROUP:
+        clauses += reached(o, group_only=True)
+    elif owner_kind == uuids.USER:
+        owners = _union(users, *users_arms(lambda column: column.in_(users), level))
+        clauses.append(o.in_(owners))
+    return sa.or_(*clauses)
+
+
+@functools.cache
+def _level_stmt(owner_kind: str | None) -> sa.Select[Any]:
+    """The highest L with ``can(lb_me, L, lb_x)`` for an owner ``lb_o`` of ``owner_kind``."""
+    best = sa.case(*((_can_clause(lvl, owner_kind), lvl) for lvl in (3, 2, 1)), else_=0)
+    return sa.select(best)
 
 
 class Access:
@@ -55,38 +244,15 @@ class Access:
 
     def users_of(self, level: Level) -> sa.Select[Any]:
         """``USERS(U, level)`` as a subquery of uuids (always contains U itself)."""
-        return sa.select(_pc.c.target_uuid).where(
-            _pc.c.principal_uuid == self.caller.uuid,
-            _pc.c.level >= int(level),
-            _pc.c.traverse_owned.is_(True),
-            _pc.c.target_is_user.is_(True),
-        )
-
-    def _reach(self, level: Level, *, owned: bool) -> sa.Select[Any]:
-        c1 = _pc.alias("c1")
-        c2 = _pc.alias("c2")
-        conditions = [
-            c1.c.principal_uuid == self.caller.uuid,
-            c1.c.level >= int(level),
-            c1.c.traverse_owned.is_(True),
-            c1.c.target_is_user.is_(True),
-            c2.c.level >= int(level),
-        ]
-        if owned:
-            conditions.append(c2.c.traverse_owned.is_(True))
-        return (
-            sa.select(c2.c.target_uuid)
-            .select_from(c1.join(c2, c2.c.principal_uuid == c1.c.target_uuid))
-            .where(*conditions)
-        )
+        return _users_stmt(int(level)).params({_ME: self.caller.uuid})
 
     def has_targets(self, level: Level) -> sa.Select[Any]:
         """Targets X with ``has(U, level, X)``."""
-        return self._reach(level, owned=False)
+        return _has_stmt(int(level)).params({_ME: self.caller.uuid})
 
     def owner_targets(self, level: Level) -> sa.Select[Any]:
         """Owners O with ``via_owner(U, level, O)``."""
-        return self._reach(level, owned=True)
+        return _owner_stmt(int(level)).params({_ME: self.caller.uuid})
 
     # -- single-object decisions ---------------------------------------------------------
 
@@ -94,27 +260,12 @@ class Access:
         """The highest L with ``can(U, L, uuid)`` (admins and self: manage)."""
         if self.caller.is_admin or uuid == self.caller.uuid:
             return Level.MANAGE
-        c1 = _pc.alias("c1")
-        c2 = _pc.alias("c2")
-        weakest = sa.case((c1.c.level < c2.c.level, c1.c.level), else_=c2.c.level)
-        base = (
-            sa.select(sa.func.max(weakest))
-            .select_from(c1.join(c2, c2.c.principal_uuid == c1.c.target_uuid))
-            .where(
-                c1.c.principal_uuid == self.caller.uuid,
-                c1.c.traverse_owned.is_(True),
-                c1.c.target_is_user.is_(True),
-            )
-        )
-        direct = base.where(c2.c.target_uuid == uuid).scalar_subquery()
-        if owner_uuid is None:
-            row = self.conn.execute(sa.select(direct)).one()
-            return Level(row[0] or 0)
-        owned = base.where(
-            c2.c.target_uuid == owner_uuid, c2.c.traverse_owned.is_(True)
-        ).scalar_subquery()
-        row = self.conn.execute(sa.select(direct, owned)).one()
-        return Level(max(row[0] or 0, row[1] or 0))
+        owner_kind = uuids.infix_of(owner_uuid)
+        if owner_kind not in (uuids.GROUP, uuids.USER):
+            owner_kind = None
+        stmt = _level_stmt(owner_kind)
+        params = {_ME: self.caller.uuid, "lb_x": uuid, "lb_o": owner_uuid or ""}
+        return Level(int(self.conn.execute(stmt, params).scalar_one() or 0))
 
     def can(self, level: Level, uuid: str, owner_uuid: str | None) -> bool:
         """``can(U, level, uuid)`` for an object owned by ``owner_uuid``."""
@@ -148,8 +299,9 @@ class Access:
         if self.caller.uuid in ends:
             return True
         if ends:
+            users = self.users_of(Level.READ).subquery()
             hit = self.conn.execute(
-                self.users_of(Level.READ).where(_pc.c.target_uuid.in_(ends)).limit(1)
+                sa.select(users.c.uuid).where(users.c.uuid.in_(ends)).limit(1)
             ).first()
             if hit is not None:
                 return True

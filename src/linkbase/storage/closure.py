@@ -1,190 +1,337 @@
-"""Incremental maintenance of the materialized permission closure (spec §4.3, DESIGN §2).
+"""Incremental maintenance of the materialized group closure (spec §4.3, DESIGN §2).
 
-The closure holds, for every user P, ``MP(P, T) = (level, traverse_owned)`` for each target T
-reachable from P. A change to the edge set can only alter the rows of principals whose walks
-pass through the tail of a changed edge: the tail itself when it is a user, and every principal
-that already reaches a tail that is a group. Those principals are collected *before* each change
-(a removed edge may be what made the tail reachable) and recomputed *after* all changes, in the
-same transaction, with one recursive query. The cost of a change therefore grows with the number
-of affected principals and the size of their closures, not with the database.
+``group_closure`` holds, for every group G that is the head of some edge, ``GC(G, T) = (level,
+traverse_owned)`` for each target T reached by a walk from G that continues only out of *groups*
+(never out of users), with the spec's aggregates, plus the reflexive row ``(G, G, 3, true)``. A
+user's closure ``MP(P, T)`` is derived from it at query time (``services.permissions``): a walk
+from P starts with one of P's out-edges ``P -> H``, then is a group walk from H (walks that come
+back through P are dominated, see ``services.permissions``). So nothing here is per user: the table
+grows with groups × what they reach, and a change to an edge whose tail is a user touches no row.
+
+An edge ``t -> h`` can only matter to the rows of groups that reach ``t`` (``GC(G, t)`` exists,
+including ``t`` itself) when ``t`` is a group; whether G has rows at all depends on G being the
+head of some edge. A :class:`ClosureChange` therefore, within one transaction:
+
+1. collects, *before* each change, the groups reaching the tail of every removed or weakened edge
+   (the set S; the table is not modified until :meth:`ClosureChange.apply`, so these are the
+   reachers in the state before the whole batch), and the group heads of changed edges;
+2. at :meth:`~ClosureChange.apply`: deletes rows naming dropped nodes; adds to S every candidate
+   head whose having rows no longer matches being a head; recomputes the rows of S from the final
+   edges with one recursive CTE;
+3. then applies every added or strengthened edge ``t -> h`` (t a group) as a delta: for every
+   group G now reaching t, ``GC(G, T) |= min(GC(G, t), e, GC(h, T))`` (an upsert keeping the max
+   level and OR-ing the flag). Additions only add walks, and a walk using the new edge is
+   dominated by one using it once, with prefix and suffix in the graph before it, so the delta is
+   exact; the recomputed groups of step 2 already hold these walks and the upsert is idempotent.
+
+Groups outside S never reached a removed tail, so their walks never used a removed edge: their
+old rows are exact for the graph minus the removals, and step 3 brings them to the final graph.
+The cost of a change grows with the rows of the groups it affects, not with the database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from linkbase.domain import uuids
-from linkbase.storage.tables import permission_closure, permission_edges
+from linkbase.storage.tables import group_closure, permission_edges
 
 _GROUP = uuids.GROUP
 _USER = uuids.USER
+_CHUNK = 500
 
-#: One walk state per (principal, node, walk level, traverse flag); UNION keeps the set finite,
-#: so the recursion terminates on cyclic graphs. A walk continues out of a node only if the node
-#: is the principal itself or a group (permission never flows through another user's grants).
+
+def is_kind_sql(column: str, infix: str) -> str:
+    """SQL text: ``column`` is a well-formed-length uuid of ``infix`` (portable)."""
+    return f"(length({column}) = 27 AND substr({column}, 7, 5) = '{infix}')"
+
+
+#: One walk state per (group, node, walk level, traverse flag); UNION keeps the set finite, so
+#: the recursion terminates on cyclic graphs. A walk continues out of a node only if it is a
+#: group (the seeds are groups), so a group node is expanded at most once per level.
 _WALK_CTE = f"""
-WITH RECURSIVE walk(principal, node, level, to_flag) AS (
-    SELECT CAST(p.principal AS TEXT), CAST(p.principal AS TEXT), 3, 1 FROM closure_seed p
+WITH RECURSIVE walk(grp, node, level, to_flag) AS (
+    SELECT CAST(s.grp AS TEXT), CAST(s.grp AS TEXT), 3, 1 FROM closure_seed s
   UNION
-    SELECT w.principal, CAST(e.head_uuid AS TEXT),
+    SELECT w.grp, CAST(e.head_uuid AS TEXT),
            CASE WHEN e.level < w.level THEN e.level ELSE w.level END,
-           CASE WHEN substr(e.head_uuid, 7, 5) = '{_GROUP}' THEN 1
-                WHEN substr(e.head_uuid, 7, 5) = '{_USER}' AND e.level = 3 THEN 1
+           CASE WHEN {is_kind_sql('e.head_uuid', _GROUP)} THEN 1
+                WHEN {is_kind_sql('e.head_uuid', _USER)} AND e.level = 3 THEN 1
                 ELSE 0 END
     FROM walk w JOIN permission_edges e ON e.tail_uuid = w.node
-    WHERE e.level > 0 AND (w.node = w.principal OR substr(w.node, 7, 5) = '{_GROUP}')
+    WHERE e.level > 0 AND {is_kind_sql('w.node', _GROUP)}
 )
 """
 
 _RECOMPUTE_SQL = (
     _WALK_CTE
-    + """
-INSERT INTO permission_closure (principal_uuid, target_uuid, level, traverse_owned, target_is_user)
-SELECT principal, node, MAX(level), MAX(to_flag) = 1, substr(node, 7, 5) = '"""
-    + _USER
-    + """'
-FROM walk GROUP BY principal, node
+    + f"""
+INSERT INTO group_closure (group_uuid, target_uuid, level, traverse_owned, target_is_user)
+SELECT grp, node, MAX(level), MAX(to_flag) = 1, {is_kind_sql('node', _USER)}
+FROM walk GROUP BY grp, node
 """
+)
+
+#: Every group that is the head of an edge: the groups that have rows.
+_ALL_GROUP_HEADS = (
+    "SELECT DISTINCT head_uuid AS grp FROM permission_edges "
+    f"WHERE level > 0 AND {is_kind_sql('head_uuid', _GROUP)}"
+)
+
+_UPSERT = """
+ON CONFLICT (group_uuid, target_uuid) DO UPDATE SET
+  level = CASE WHEN excluded.level > group_closure.level THEN excluded.level
+               ELSE group_closure.level END,
+  traverse_owned = (group_closure.traverse_owned OR excluded.traverse_owned)
+"""
+
+#: Delta of an added edge ``t -> h`` with h a group: every reacher of t gains h's rows.
+_DELTA_GROUP_SQL = (
+    """
+INSERT INTO group_closure (group_uuid, target_uuid, level, traverse_owned, target_is_user)
+SELECT r.group_uuid, s.target_uuid,
+       CASE WHEN s.level < (CASE WHEN r.level < CAST(:e AS INTEGER) THEN r.level
+                                 ELSE CAST(:e AS INTEGER) END)
+            THEN s.level
+            ELSE (CASE WHEN r.level < CAST(:e AS INTEGER) THEN r.level
+                       ELSE CAST(:e AS INTEGER) END) END,
+       s.traverse_owned, s.target_is_user
+FROM group_closure r JOIN group_closure s ON s.group_uuid = :h
+WHERE r.target_uuid = :t
+"""
+    + _UPSERT
+)
+
+#: Delta of an added edge ``t -> h`` with h a terminal target (user, collection, foreign, ...).
+_DELTA_TERMINAL_SQL = (
+    """
+INSERT INTO group_closure (group_uuid, target_uuid, level, traverse_owned, target_is_user)
+SELECT r.group_uuid, :h,
+       CASE WHEN r.level < CAST(:e AS INTEGER) THEN r.level ELSE CAST(:e AS INTEGER) END,
+       :flag, :is_user
+FROM group_closure r
+WHERE r.target_uuid = :t
+"""
+    + _UPSERT
 )
 
 
 def walk_sql(seed_sql: str) -> str:
-    """The closure walk as a SELECT over ``seed_sql`` (a query yielding ``principal``).
+    """The per-user closure ``MP`` as one recursive SELECT over ``seed_sql`` (yielding
+    ``principal``): columns ``principal, node, level, traverse_owned``.
 
-    Used by the benchmark's recursive-CTE baseline, which evaluates permissions per request.
+    This walks the edges from scratch on every call; the benchmark uses it as the recursive-CTE
+    baseline that evaluates permissions per request, without any materialization.
     """
-    return (
-        _WALK_CTE.replace("closure_seed p", f"({seed_sql}) p")
-        + "SELECT principal, node, MAX(level) AS level, MAX(to_flag) AS traverse_owned"
-        " FROM walk GROUP BY principal, node"
-    )
+    return f"""
+WITH RECURSIVE walk(principal, node, level, to_flag) AS (
+    SELECT CAST(p.principal AS TEXT), CAST(p.principal AS TEXT), 3, 1 FROM ({seed_sql}) p
+  UNION
+    SELECT w.principal, CAST(e.head_uuid AS TEXT),
+           CASE WHEN e.level < w.level THEN e.level ELSE w.level END,
+           CASE WHEN {is_kind_sql('e.head_uuid', _GROUP)} THEN 1
+                WHEN {is_kind_sql('e.head_uuid', _USER)} AND e.level = 3 THEN 1
+                ELSE 0 END
+    FROM walk w JOIN permission_edges e ON e.tail_uuid = w.node
+    WHERE e.level > 0 AND (w.node = w.principal OR {is_kind_sql('w.node', _GROUP)})
+)
+SELECT principal, node, MAX(level) AS level, MAX(to_flag) AS traverse_owned
+FROM walk GROUP BY principal, node
+"""
 
 
-def principals_reaching(conn: Connection, nodes: Iterable[str | None]) -> set[str]:
-    """Users whose closure may change when an edge out of one of ``nodes`` changes."""
-    users: set[str] = set()
-    groups: list[str] = []
-    for node in nodes:
-        infix = uuids.infix_of(node)
-        if infix == _USER and node is not None:
-            users.add(node)
-        elif infix == _GROUP and node is not None:
-            groups.append(node)
-    if groups:
+def groups_reaching(conn: Connection, nodes: Iterable[str | None]) -> set[str]:
+    """Groups whose rows may change when an edge out of one of ``nodes`` is removed.
+
+    Users among ``nodes`` contribute nothing: no group walk continues out of a user.
+    """
+    groups = sorted({n for n in nodes if n is not None and uuids.infix_of(n) == _GROUP})
+    found: set[str] = set(groups)
+    for start in range(0, len(groups), _CHUNK):
+        chunk = groups[start : start + _CHUNK]
         rows = conn.execute(
-            sa.select(permission_closure.c.principal_uuid)
-            .where(permission_closure.c.target_uuid.in_(groups))
+            sa.select(group_closure.c.group_uuid)
+            .where(group_closure.c.target_uuid.in_(chunk))
             .distinct()
         )
-        users.update(row[0] for row in rows)
-    return users
+        found.update(row[0] for row in rows)
+    return found
 
 
-def recompute(conn: Connection, principals: Iterable[str]) -> None:
-    """Replace the closure rows of ``principals`` by a fresh walk over the current edges."""
-    todo = sorted(set(principals))
-    for start in range(0, len(todo), 500):
-        chunk = todo[start : start + 500]
-        conn.execute(
-            permission_closure.delete().where(permission_closure.c.principal_uuid.in_(chunk))
+#: Kept for callers of the per-user design: the nodes whose materialized rows may change.
+principals_reaching = groups_reaching
+
+
+def recompute(conn: Connection, nodes: Iterable[str]) -> None:
+    """Replace the rows of the groups among ``nodes`` by a fresh walk over the current edges.
+
+    Users are ignored (they have no rows of their own). A group gets rows only if it is the
+    head of some edge. This does not touch groups reaching ``nodes``: see :class:`ClosureChange`.
+    """
+    todo = sorted({n for n in nodes if uuids.infix_of(n) == _GROUP})
+    for start in range(0, len(todo), _CHUNK):
+        chunk = todo[start : start + _CHUNK]
+        conn.execute(group_closure.delete().where(group_closure.c.group_uuid.in_(chunk)))
+        seed = " UNION ALL ".join(f"SELECT :g{i} AS grp" for i in range(len(chunk)))
+        heads = (
+            f"SELECT s.grp FROM ({seed}) s WHERE EXISTS (SELECT 1 FROM permission_edges e "
+            "WHERE e.head_uuid = s.grp AND e.level > 0)"
         )
-        existing = [
-            row[0]
-            for row in conn.execute(
-                sa.text("SELECT uuid FROM users WHERE uuid IN :chunk").bindparams(
-                    sa.bindparam("chunk", expanding=True)
-                ),
-                {"chunk": chunk},
-            )
-        ]
-        if not existing:
-            continue
-        seed = " UNION ALL ".join(f"SELECT :p{i} AS principal" for i in range(len(existing)))
-        sql = _RECOMPUTE_SQL.replace("closure_seed p", f"({seed}) p")
-        conn.execute(sa.text(sql), {f"p{i}": uuid for i, uuid in enumerate(existing)})
+        sql = _RECOMPUTE_SQL.replace("closure_seed s", f"({heads}) s")
+        conn.execute(sa.text(sql), {f"g{i}": uuid for i, uuid in enumerate(chunk)})
+
+
+def recompute_all(conn: Connection) -> None:
+    """Rebuild the whole table from the edges in bulk (one recursive query)."""
+    conn.execute(group_closure.delete())
+    conn.execute(sa.text(_RECOMPUTE_SQL.replace("closure_seed s", f"({_ALL_GROUP_HEADS}) s")))
+
+
+def _add_edge_delta(conn: Connection, tail: str, head: str, level: int) -> None:
+    """Apply the walks an added edge ``tail -> head`` (tail a group) gives every reacher."""
+    if uuids.infix_of(head) == _GROUP:
+        conn.execute(sa.text(_DELTA_GROUP_SQL), {"t": tail, "h": head, "e": level})
+    else:
+        is_user = uuids.infix_of(head) == _USER
+        conn.execute(
+            sa.text(_DELTA_TERMINAL_SQL),
+            {"t": tail, "h": head, "e": level, "flag": is_user and level == 3,
+             "is_user": is_user},
+        )
 
 
 class ClosureChange:
-    """Collects edge changes of one transaction and recomputes the affected principals at the end."""
+    """Collects the edge changes of one transaction and updates the group closure at the end."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        #: Groups to recompute from scratch (reachers of removed or weakened edges' tails).
         self.affected: set[str] = set()
+        #: Group heads of changed edges: their having rows may need to follow being a head.
+        self.heads: set[str] = set()
+        #: Sources of inserted edges, applied as deltas (in order).
+        self.added: dict[str, None] = {}
+        self.dropped: set[str] = set()
 
-    def _touch(self, *nodes: str | None) -> None:
-        self.affected |= principals_reaching(self.conn, nodes)
+    def _removed(self, tail: str, head: str) -> None:
+        self.affected |= groups_reaching(self.conn, [tail])
+        if uuids.infix_of(head) == _GROUP:
+            self.heads.add(head)
 
     def set_edge(self, source_uuid: str, tail_uuid: str | None, head_uuid: str | None,
                  level: int) -> None:
         """Create, replace or (with a null end or level 0) remove the edge of ``source_uuid``."""
         old = self.conn.execute(
-            sa.select(permission_edges.c.tail_uuid).where(
-                permission_edges.c.source_uuid == source_uuid
-            )
+            sa.select(permission_edges.c.tail_uuid, permission_edges.c.head_uuid,
+                      permission_edges.c.level)
+            .where(permission_edges.c.source_uuid == source_uuid)
         ).first()
-        self._touch(tail_uuid, old[0] if old else None)
+        keep = tail_uuid is not None and head_uuid is not None and level > 0
         if old is not None:
+            same_ends = keep and (old[0], old[1]) == (tail_uuid, head_uuid)
+            if same_ends and int(old[2]) == level:
+                return
+            if not (same_ends and level > int(old[2])):
+                # removed, moved or weakened: strengthening only adds walks (a delta)
+                self._removed(old[0], old[1])
             self.conn.execute(
                 permission_edges.delete().where(permission_edges.c.source_uuid == source_uuid)
             )
-        if tail_uuid is not None and head_uuid is not None and level > 0:
+        if keep:
+            assert tail_uuid is not None and head_uuid is not None
             self.conn.execute(
                 permission_edges.insert().values(
                     source_uuid=source_uuid, tail_uuid=tail_uuid, head_uuid=head_uuid,
                     level=level,
                 )
             )
+            self.added[source_uuid] = None
+            if uuids.infix_of(head_uuid) == _GROUP:
+                self.heads.add(head_uuid)
 
     def remove_edges(self, source_uuids: Iterable[str]) -> None:
         """Remove the edges contributed by these sources (deleted links or objects)."""
         sources = list(source_uuids)
-        for start in range(0, len(sources), 500):
-            chunk = sources[start : start + 500]
-            tails = [
-                row[0]
-                for row in self.conn.execute(
-                    sa.select(permission_edges.c.tail_uuid).where(
-                        permission_edges.c.source_uuid.in_(chunk)
-                    )
+        for start in range(0, len(sources), _CHUNK):
+            chunk = sources[start : start + _CHUNK]
+            ends = self.conn.execute(
+                sa.select(permission_edges.c.tail_uuid, permission_edges.c.head_uuid).where(
+                    permission_edges.c.source_uuid.in_(chunk)
                 )
-            ]
-            if tails:
-                self._touch(*tails)
+            ).all()
+            if ends:
+                self.affected |= groups_reaching(self.conn, [row[0] for row in ends])
+                self.heads.update(row[1] for row in ends if uuids.infix_of(row[1]) == _GROUP)
                 self.conn.execute(
                     permission_edges.delete().where(permission_edges.c.source_uuid.in_(chunk))
                 )
 
     def add_principal(self, user_uuid: str) -> None:
-        """A new user: its own closure must be computed."""
-        self.affected.add(user_uuid)
+        """A new user: nothing to materialize (a user's closure is derived from its edges)."""
 
     def drop_node(self, uuid: str) -> None:
-        """A deleted object: no closure row may keep naming it, as principal or target."""
-        self._touch(uuid)
-        self.affected.discard(uuid)
-        self.conn.execute(
-            permission_closure.delete().where(
-                sa.or_(
-                    permission_closure.c.principal_uuid == uuid,
-                    permission_closure.c.target_uuid == uuid,
-                )
-            )
-        )
+        """A deleted object: no row may keep naming it, as group or target."""
+        self.affected |= groups_reaching(self.conn, [uuid])
+        self.dropped.add(uuid)
 
     def apply(self) -> None:
-        """Recompute every affected principal (call once, after all edge changes)."""
+        """Bring the group closure up to date (call once, after all edge changes)."""
+        conn = self.conn
+        dropped = sorted(self.dropped)
+        for start in range(0, len(dropped), _CHUNK):
+            chunk = dropped[start : start + _CHUNK]
+            conn.execute(group_closure.delete().where(sa.or_(
+                group_closure.c.group_uuid.in_(chunk), group_closure.c.target_uuid.in_(chunk)
+            )))
+        candidates = sorted(self.heads - self.affected)
+        for start in range(0, len(candidates), _CHUNK):
+            chunk = candidates[start : start + _CHUNK]
+            has_rows = {
+                row[0] for row in conn.execute(
+                    sa.select(group_closure.c.group_uuid).where(
+                        group_closure.c.group_uuid.in_(chunk),
+                        group_closure.c.target_uuid == group_closure.c.group_uuid,
+                    )
+                )
+            }
+            is_head = {
+                row[0] for row in conn.execute(
+                    sa.select(permission_edges.c.head_uuid).where(
+                        permission_edges.c.head_uuid.in_(chunk), permission_edges.c.level > 0
+                    ).distinct()
+                )
+            }
+            self.affected |= has_rows ^ is_head
         if self.affected:
-            recompute(self.conn, self.affected)
-            self.affected.clear()
+            recompute(conn, self.affected)
+        added = list(self.added)
+        for start in range(0, len(added), _CHUNK):
+            chunk = added[start : start + _CHUNK]
+            rows: dict[str, Any] = {
+                row[0]: row for row in conn.execute(
+                    sa.select(permission_edges.c.source_uuid, permission_edges.c.tail_uuid,
+                              permission_edges.c.head_uuid, permission_edges.c.level)
+                    .where(permission_edges.c.source_uuid.in_(chunk))
+                )
+            }
+            for source in chunk:
+                row = rows.get(source)
+                if row is not None and uuids.infix_of(row[1]) == _GROUP and int(row[3]) > 0:
+                    _add_edge_delta(conn, row[1], row[2], int(row[3]))
+        self.affected.clear()
+        self.heads.clear()
+        self.added.clear()
+        self.dropped.clear()
 
 
 @contextmanager
 def closure_change(conn: Connection) -> Iterator[ClosureChange]:
-    """``with closure_change(conn) as change: change.set_edge(...)`` — recomputed on exit."""
+    """``with closure_change(conn) as change: change.set_edge(...)`` — updated on exit."""
     change = ClosureChange(conn)
     yield change
     change.apply()

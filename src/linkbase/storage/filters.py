@@ -181,14 +181,14 @@ def _lower_tokens(tokens: Sequence[object]) -> list[object]:
 
 
 def compile_filters(
-    table: sa.Table, resource: Resource, filters: Sequence[Filter], dialect: str
+    table: sa.FromClause, resource: Resource, filters: Sequence[Filter], dialect: str
 ) -> Cond:
     """One boolean expression: every filter ANDed (``true`` for none)."""
     compiler = _FilterCompiler(table, resource, dialect)
     return sa.and_(sa.true(), *(compiler.filter(f) for f in filters))
 
 
-def compile_order(table: sa.Table, order: Sequence[OrderTerm]) -> list[UnaryExpression[Any]]:
+def compile_order(table: sa.FromClause, order: Sequence[OrderTerm]) -> list[UnaryExpression[Any]]:
     """ORDER BY terms: strings by code point, nulls last ascending and first descending."""
     result: list[UnaryExpression[Any]] = []
     for term in order:
@@ -201,7 +201,7 @@ def compile_order(table: sa.Table, order: Sequence[OrderTerm]) -> list[UnaryExpr
 class _FilterCompiler:
     """Compiles filters for one table and dialect; one method per filter family."""
 
-    def __init__(self, table: sa.Table, resource: Resource, dialect: str) -> None:
+    def __init__(self, table: sa.FromClause, resource: Resource, dialect: str) -> None:
         if dialect not in ("sqlite", "postgresql"):
             raise ValueError(f"unsupported dialect {dialect!r}")
         self.table = table

@@ -128,18 +128,24 @@ permission_edges = sa.Table(
     sa.Column("level", sa.SmallInteger, nullable=False),
 )
 
-#: The materialized permission closure MP(principal, target) of spec §4.3, one row per user
-#: principal and reachable target. Maintained incrementally by ``storage.closure``.
-permission_closure = sa.Table(
-    "permission_closure",
+#: The group closure (spec §4.3, DESIGN §2): for each group G that is the head of some edge, one
+#: row per target T reached by a walk from G that continues only out of groups, with the spec's
+#: aggregates (max of walk levels, any walk with traverse_owned), plus the reflexive row
+#: ``(G, G, 3, true)``. A user's ``MP(P, T)`` is derived from P's out-edges joined to this table
+#: (``services.permissions``), so its size grows with groups × what they reach, never users².
+#: Maintained incrementally by ``storage.closure``.
+group_closure = sa.Table(
+    "group_closure",
     metadata,
-    sa.Column("principal_uuid", Uuid, primary_key=True),
+    sa.Column("group_uuid", Reference, primary_key=True),
     sa.Column("target_uuid", Reference, primary_key=True),
     sa.Column("level", sa.SmallInteger, nullable=False),
     sa.Column("traverse_owned", sa.Boolean, nullable=False),
-    #: True when the target is a user: USERS(U, L) is an index range scan on these rows.
+    #: True when the target is a user: USERS(U, L) candidates are an index range scan.
     sa.Column("target_is_user", sa.Boolean, nullable=False),
-    sa.Index("ix_permission_closure_target_uuid_principal_uuid", "target_uuid", "principal_uuid"),
+    sa.Index("ix_group_closure_target_uuid_group_uuid", "target_uuid", "group_uuid"),
+    sa.Index("ix_group_closure_group_uuid_target_is_user_traverse_owned",
+             "group_uuid", "target_is_user", "traverse_owned"),
 )
 
 link_definitions = sa.Table(

@@ -388,7 +388,7 @@ def test_discovery_document(api: Api) -> None:
     assert doc["parameters"]["alt"]["location"] == "query"
     assert "configs" not in doc["resources"]
     assert set(doc["resources"]) == {"links", "users", "groups", "collections",
-                                     "api_client_authorizations"}
+                                     "api_client_authorizations", "computed_permissions"}
     assert set(doc["schemas"]) >= {
         "Link", "LinkList", "User", "UserList", "Group", "GroupList", "Collection",
         "CollectionList", "ApiClientAuthorization", "ApiClientAuthorizationList"}
@@ -401,6 +401,7 @@ def test_discovery_document(api: Api) -> None:
         "groups": {"list", "get", "create", "update", "delete"},
         "collections": {"list", "get", "create", "update", "delete"},
         "api_client_authorizations": {"create", "list", "get", "delete", "current"},
+        "computed_permissions": {"list"},
     }
     links = doc["resources"]["links"]["methods"]
     assert links["list"]["id"] == "arvados.links.list"

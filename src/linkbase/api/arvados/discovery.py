@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from linkbase.domain.resources import RESOURCES, AttrType, Resource
+from linkbase.domain.resources import COMPUTED_PERMISSIONS, RESOURCES, AttrType, Resource
 
 _JSON_TYPE = {
     AttrType.STRING: "string",
@@ -57,13 +57,16 @@ def _schema(resource: Resource) -> dict[str, Any]:
     }
     for attribute in resource.attributes:
         properties[attribute.name] = {"type": _JSON_TYPE[attribute.type]}
-    return {
+    schema: dict[str, Any] = {
         "id": resource.class_name,
         "description": resource.class_name,
         "type": "object",
         "uuidPrefix": resource.infix,
         "properties": properties,
     }
+    if not resource.infix:  # computed rows: no uuid, no etag
+        del schema["uuidPrefix"], properties["etag"]
+    return schema
 
 
 def _list_schema(resource: Resource) -> dict[str, Any]:
@@ -145,6 +148,13 @@ def discovery_document(root_url: str, cluster_id: str) -> dict[str, Any]:
         schemas[resource.class_name] = _schema(resource)
         schemas[resource.class_name + "List"] = _list_schema(resource)
         resources[resource.name] = {"methods": _methods(resource)}
+    computed = COMPUTED_PERMISSIONS
+    schemas[computed.class_name] = _schema(computed)
+    schemas[computed.class_name + "List"] = _list_schema(computed)
+    resources[computed.name] = {"methods": {
+        "list": _method(computed, "list", "GET", computed.name, dict(LIST_PARAMS),
+                        computed.class_name + "List"),
+    }}
     return {
         "kind": "discovery#restDescription",
         "discoveryVersion": "v1",

@@ -31,8 +31,8 @@ def render_object(resource: Resource, row: dict[str, Any],
     """One object as the Arvados face shows it."""
     names = select if select else resource.output_names
     out: dict[str, Any] = {"kind": resource.kind}
-    if not select or "etag" in select:
-        out["etag"] = row.get("etag")
+    if (not select or "etag" in select) and resource.infix:
+        out["etag"] = row.get("etag")  # stored objects only (not computed permissions)
     for name in names:
         if name in ("kind", "etag"):
             continue

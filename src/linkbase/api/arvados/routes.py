@@ -32,8 +32,8 @@ from linkbase.domain.errors import (
     PermissionDeniedError,
 )
 from linkbase.domain.query import build_list_query, parse_bool, parse_select
-from linkbase.domain.resources import RESOURCES, Resource
-from linkbase.services import collections, groups, links, tokens, users
+from linkbase.domain.resources import COMPUTED_PERMISSIONS, RESOURCES, Resource
+from linkbase.services import collections, computed_permissions, groups, links, tokens, users
 from linkbase.services.context import Caller, Services
 from linkbase.services.listing import ListPage, list_records
 from linkbase.services.permissions import Access
@@ -128,6 +128,21 @@ def do_list(call: Call) -> dict[str, Any]:
         parse_bool(prm.get(name), name)
     with call.services.db.read() as conn:
         page = list_records(conn, call.access(conn), call.resource, query)
+    return render_list(call.resource, page, query.select)
+
+
+def do_list_computed_permissions(call: Call) -> dict[str, Any]:
+    """``GET /arvados/v1/computed_permissions``: MP(user, target) rows (admins: all users)."""
+    prm = call.params
+    p.check_cluster_id(prm, call.services.cluster_id)
+    _check_bypass(call)
+    query = build_list_query(
+        call.resource, filters=prm.get("filters"), where=prm.get("where"),
+        order=prm.get("order"), select=prm.get("select"), limit=prm.get("limit"),
+        offset=prm.get("offset"), count=prm.get("count"), distinct=prm.get("distinct"),
+    )
+    with call.services.db.read() as conn:
+        page = computed_permissions.list_computed_permissions(call.access(conn), query)
     return render_list(call.resource, page, query.select)
 
 
@@ -267,6 +282,10 @@ def match_route(method: str, path: str) -> tuple[Resource, str | None, Handler] 
         method = "GET"
     if len(parts) == 2 and parts[0] == "permissions" and method == "GET":
         return RESOURCES["links"], parts[1], do_get_permissions
+    if parts == [COMPUTED_PERMISSIONS.name]:
+        if method == "GET":
+            return COMPUTED_PERMISSIONS, None, do_list_computed_permissions
+        return None
     if not parts or parts[0] not in RESOURCES:
         return None
     resource = RESOURCES[parts[0]]

@@ -116,16 +116,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_links_tail_uuid'), ['tail_uuid'], unique=False)
         batch_op.create_index('ix_links_tail_uuid_link_class', ['tail_uuid', 'link_class'], unique=False)
 
-    op.create_table('permission_closure',
-    sa.Column('principal_uuid', sa.String(length=27), nullable=False),
+    op.create_table('group_closure',
+    sa.Column('group_uuid', sa.String(length=255), nullable=False),
     sa.Column('target_uuid', sa.String(length=255), nullable=False),
     sa.Column('level', sa.SmallInteger(), nullable=False),
     sa.Column('traverse_owned', sa.Boolean(), nullable=False),
     sa.Column('target_is_user', sa.Boolean(), nullable=False),
-    sa.PrimaryKeyConstraint('principal_uuid', 'target_uuid', name=op.f('pk_permission_closure'))
+    sa.PrimaryKeyConstraint('group_uuid', 'target_uuid', name=op.f('pk_group_closure'))
     )
-    with op.batch_alter_table('permission_closure', schema=None) as batch_op:
-        batch_op.create_index('ix_permission_closure_target_uuid_principal_uuid', ['target_uuid', 'principal_uuid'], unique=False)
+    with op.batch_alter_table('group_closure', schema=None) as batch_op:
+        batch_op.create_index('ix_group_closure_group_uuid_target_is_user_traverse_owned', ['group_uuid', 'target_is_user', 'traverse_owned'], unique=False)
+        batch_op.create_index('ix_group_closure_target_uuid_group_uuid', ['target_uuid', 'group_uuid'], unique=False)
 
     op.create_table('permission_edges',
     sa.Column('source_uuid', sa.String(length=27), nullable=False),
@@ -187,10 +188,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_permission_edges_head_uuid'))
 
     op.drop_table('permission_edges')
-    with op.batch_alter_table('permission_closure', schema=None) as batch_op:
-        batch_op.drop_index('ix_permission_closure_target_uuid_principal_uuid')
+    with op.batch_alter_table('group_closure', schema=None) as batch_op:
+        batch_op.drop_index('ix_group_closure_target_uuid_group_uuid')
+        batch_op.drop_index('ix_group_closure_group_uuid_target_is_user_traverse_owned')
 
-    op.drop_table('permission_closure')
+    op.drop_table('group_closure')
     with op.batch_alter_table('links', schema=None) as batch_op:
         batch_op.drop_index('ix_links_tail_uuid_link_class')
         batch_op.drop_index(batch_op.f('ix_links_tail_uuid'))
