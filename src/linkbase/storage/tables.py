@@ -105,14 +105,19 @@ links = sa.Table(
     sa.Column("etag", sa.String(32), nullable=False),
     sa.Column("link_class", sa.String(255), nullable=True),
     sa.Column("name", sa.String(255), nullable=True),
-    sa.Column("tail_uuid", Reference, nullable=True, index=True),
-    sa.Column("head_uuid", Reference, nullable=True, index=True),
+    # Lookups by head or tail alone use the (head|tail, link_class) indexes below.
+    sa.Column("tail_uuid", Reference, nullable=True),
+    sa.Column("head_uuid", Reference, nullable=True),
     sa.Column("properties", JsonDoc, nullable=False),
     sa.Index("ix_links_link_class_name", "link_class", "name"),
     sa.Index("ix_links_modified_at_uuid", "modified_at", "uuid"),
     sa.Index("ix_links_tail_uuid_link_class", "tail_uuid", "link_class"),
     sa.Index("ix_links_head_uuid_link_class", "head_uuid", "link_class"),
-    sa.Index("ix_links_properties_gin", "properties", postgresql_using="gin"),
+    # GIN serves jsonb containment on PostgreSQL; on SQLite it would be a useless B-tree over
+    # the JSON text that every insert pays for, so it exists on PostgreSQL only.
+    sa.Index("ix_links_properties_gin", "properties", postgresql_using="gin").ddl_if(
+        dialect="postgresql"
+    ),
 )
 
 #: The edges of the permission graph (spec §4.3), one per source: an ownership edge

@@ -107,14 +107,14 @@ def upgrade() -> None:
     sa.UniqueConstraint('uuid', name=op.f('uq_links_uuid'))
     )
     with op.batch_alter_table('links', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_links_head_uuid'), ['head_uuid'], unique=False)
         batch_op.create_index('ix_links_head_uuid_link_class', ['head_uuid', 'link_class'], unique=False)
         batch_op.create_index('ix_links_link_class_name', ['link_class', 'name'], unique=False)
         batch_op.create_index('ix_links_modified_at_uuid', ['modified_at', 'uuid'], unique=False)
         batch_op.create_index(batch_op.f('ix_links_owner_uuid'), ['owner_uuid'], unique=False)
-        batch_op.create_index('ix_links_properties_gin', ['properties'], unique=False, postgresql_using='gin')
-        batch_op.create_index(batch_op.f('ix_links_tail_uuid'), ['tail_uuid'], unique=False)
         batch_op.create_index('ix_links_tail_uuid_link_class', ['tail_uuid', 'link_class'], unique=False)
+
+    if op.get_bind().dialect.name == 'postgresql':
+        op.create_index('ix_links_properties_gin', 'links', ['properties'], unique=False, postgresql_using='gin')
 
     op.create_table('group_closure',
     sa.Column('group_uuid', sa.String(length=255), nullable=False),
@@ -195,13 +195,13 @@ def downgrade() -> None:
     op.drop_table('group_closure')
     with op.batch_alter_table('links', schema=None) as batch_op:
         batch_op.drop_index('ix_links_tail_uuid_link_class')
-        batch_op.drop_index(batch_op.f('ix_links_tail_uuid'))
-        batch_op.drop_index('ix_links_properties_gin', postgresql_using='gin')
+    if op.get_bind().dialect.name == 'postgresql':
+        op.drop_index('ix_links_properties_gin', table_name='links', postgresql_using='gin')
+    with op.batch_alter_table('links', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_links_owner_uuid'))
         batch_op.drop_index('ix_links_modified_at_uuid')
         batch_op.drop_index('ix_links_link_class_name')
         batch_op.drop_index('ix_links_head_uuid_link_class')
-        batch_op.drop_index(batch_op.f('ix_links_head_uuid'))
 
     op.drop_table('links')
     op.drop_table('link_definitions')
