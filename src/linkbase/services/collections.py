@@ -14,7 +14,7 @@ from linkbase.services.deletion import delete_objects
 from linkbase.services.naming import check_path_name, unique_name
 from linkbase.services.permissions import Access
 from linkbase.services.records import fetch_record, insert_record, update_record
-from linkbase.services.validation import clean_attrs
+from linkbase.services.validation import clean_attrs, prepare_update
 from linkbase.storage import tables
 from linkbase.storage.closure import closure_change
 
@@ -80,10 +80,7 @@ def update_collection(access: Access, uuid: str, attrs: dict[str, Any], *,
                       ensure_unique_name: bool = False) -> dict[str, Any]:
     """Update a collection (write needed; moving needs write on the new owner)."""
     conn = access.conn
-    attrs = clean_attrs(COLLECTIONS, attrs, current_uuid=uuid)
-    current = get_collection(access, uuid)
-    if "uuid" in attrs:
-        raise InvalidArgumentError("Uuid change not permitted")
+    attrs, current = prepare_update(COLLECTIONS, attrs, uuid, lambda u: get_collection(access, u))
     manifest = attrs.get("manifest_text", current["manifest_text"]) or ""
     attrs["manifest_text"] = manifest
     attrs["portable_data_hash"] = _check_manifest(attrs, manifest)

@@ -14,7 +14,7 @@ from linkbase.services.deletion import delete_objects
 from linkbase.services.naming import check_path_name, unique_name
 from linkbase.services.permissions import Access
 from linkbase.services.records import fetch_record, insert_record, update_record
-from linkbase.services.validation import clean_attrs
+from linkbase.services.validation import clean_attrs, prepare_update
 from linkbase.storage import tables
 from linkbase.storage.closure import closure_change
 
@@ -114,10 +114,7 @@ def update_group(access: Access, uuid: str, attrs: dict[str, Any], *,
                  ensure_unique_name: bool = False) -> dict[str, Any]:
     """Update a group: projects/filters need write, roles manage; class is immutable."""
     conn = access.conn
-    attrs = clean_attrs(GROUPS, attrs, current_uuid=uuid)
-    current = get_group(access, uuid)
-    if "uuid" in attrs:
-        raise InvalidArgumentError("Uuid change not permitted")
+    attrs, current = prepare_update(GROUPS, attrs, uuid, lambda u: get_group(access, u))
     if "group_class" in attrs and attrs["group_class"] != current["group_class"]:
         raise InvalidArgumentError("group_class cannot be modified")
     is_role = current["group_class"] == "role"

@@ -20,7 +20,7 @@ from linkbase.services import ownership
 from linkbase.services.deletion import delete_objects
 from linkbase.services.permissions import Access
 from linkbase.services.records import fetch_record, insert_record, update_record
-from linkbase.services.validation import clean_attrs
+from linkbase.services.validation import clean_attrs, prepare_update
 from linkbase.storage import tables
 from linkbase.storage.closure import ClosureChange, closure_change
 
@@ -217,10 +217,7 @@ def _upgrade_existing(access: Access, existing: dict[str, Any], link: dict[str, 
 def update_link(access: Access, uuid: str, attrs: dict[str, Any]) -> dict[str, Any]:
     """Update a link (§5.5): non-permission links need write; permission links only change level."""
     conn = access.conn
-    attrs = clean_attrs(LINKS, attrs, current_uuid=uuid)
-    current = get_link(access, uuid)
-    if "uuid" in attrs:
-        raise InvalidArgumentError("Uuid change not permitted")
+    attrs, current = prepare_update(LINKS, attrs, uuid, lambda u: get_link(access, u))
     attrs = _normalise(attrs)
     merged = {**current, **attrs}
     _check_kinds(attrs, merged)

@@ -18,7 +18,7 @@ from linkbase.services.deletion import delete_objects
 from linkbase.services.permissions import Access
 from linkbase.services.records import fetch_record, insert_record, update_record
 from linkbase.services.seeding import system_permission_link
-from linkbase.services.validation import clean_attrs
+from linkbase.services.validation import clean_attrs, prepare_update
 from linkbase.storage import tables
 from linkbase.storage.closure import ClosureChange, closure_change
 
@@ -129,10 +129,7 @@ def create_user(access: Access, attrs: dict[str, Any], *, password: str | None =
 def update_user(access: Access, uuid: str, attrs: dict[str, Any]) -> dict[str, Any]:
     """Update a user: self, admins or writers; email/username/admin/active are admin matters."""
     conn = access.conn
-    attrs = clean_attrs(USERS, attrs, current_uuid=uuid)
-    current = get_user(access, uuid)
-    if "uuid" in attrs:
-        raise InvalidArgumentError("Uuid change not permitted")
+    attrs, current = prepare_update(USERS, attrs, uuid, lambda u: get_user(access, u))
     attrs.pop("owner_uuid", None) if attrs.get("owner_uuid") == current["owner_uuid"] else None
     if "owner_uuid" in attrs:
         raise InvalidArgumentError("Owner uuid of a user cannot be changed")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from linkbase.domain.errors import InvalidArgumentError
@@ -85,3 +86,17 @@ def _check_type(resource: Resource, name: str, attr_type: AttrType, value: objec
         if not isinstance(value, str):
             raise wrong
         parse_timestamp(value)
+
+
+def prepare_update(resource: Resource, attrs: dict[str, Any], uuid: str,
+                   load: Callable[[str], dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The first steps of every update, in the spec's check order (§1.6).
+
+    Body shape (422), then locating the target (``load`` raises 404 if unreadable), then the
+    rule that a uuid never changes (422, admins included). Returns (cleaned attrs, current row).
+    """
+    cleaned = clean_attrs(resource, attrs, current_uuid=uuid)
+    current = load(uuid)
+    if "uuid" in cleaned:
+        raise InvalidArgumentError("Uuid change not permitted")
+    return cleaned, current
