@@ -33,14 +33,11 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import secrets
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
+from bench.scratch import scratch_database  # noqa: E402
 from tests.support.server import running_server  # noqa: E402
 
 from linkbase.domain import uuids  # noqa: E402
@@ -64,25 +62,6 @@ DEFAULT_PG = os.environ.get("LINKBASE_TEST_POSTGRES_URL",
                             "postgresql+psycopg://root@127.0.0.1:5432/test")
 TAGS = ["raw", "qc-passed", "qc-failed", "reviewed", "draft", "gold", "archive", "needs-review"]
 RELATIONS = ["Related", "Derived from", "Supersedes"]
-
-
-@contextmanager
-def fresh_database(backend: str, pg_url: str, tmp: Path, name: str) -> Iterator[str]:
-    """A URL of a new, empty database of ``backend``; removed afterwards."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp / name}.db"
-        return
-    schema = f"lbbench_{name}_{secrets.token_hex(4)}"
-    admin = sa.create_engine(pg_url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in pg_url else "?"
-        yield f"{pg_url}{sep}options={urllib.parse.quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def create_objects(url: str, token: str) -> dict[str, Any]:
@@ -154,7 +133,7 @@ def count_links(database_url: str) -> int:
 
 def run_import(args: argparse.Namespace, tmp: Path) -> tuple[float, int, str]:
     """Seconds the ``linkbase import`` subprocess took, links imported, the data file."""
-    with fresh_database(args.database, args.postgres_url, tmp, "import") as url, \
+    with scratch_database(args.database, args.postgres_url, "import") as url, \
             running_server(url, env={"LINKBASE_CLUSTER_ID": args.cluster}) as server:
         objects = create_objects(server.url, server.root_token)
         before = count_links(url)
@@ -201,7 +180,7 @@ def raw_rows(data: str, count: int, actor: str) -> Iterator[dict[str, Any]]:
 
 def run_raw(args: argparse.Namespace, tmp: Path, data: str) -> float:
     """Seconds spent in ``executemany`` (and the commit) for the same rows, fresh database."""
-    with fresh_database(args.database, args.postgres_url, tmp, "raw") as url:
+    with scratch_database(args.database, args.postgres_url, "raw") as url:
         engine = create_engine(url)
         try:
             migrate.upgrade(engine)

@@ -36,13 +36,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from scratch import scratch_database
 
 ROOT_TOKEN = "bench" + secrets.token_hex(20)
 DEFAULT_PG = os.environ.get("LINKBASE_TEST_POSTGRES_URL",
@@ -76,28 +76,6 @@ def _server_command(port: int, database_url: str) -> list[str]:
         script = Path(str(shutil.which("linkbase")))
     head = [str(script)] if script.exists() else [sys.executable, "-m", "linkbase.cli.main"]
     return [*head, "serve", "--host", "127.0.0.1", "--port", str(port), "--database", database_url]
-
-
-@contextmanager
-def database(backend: str, pg_url: str) -> Iterator[str]:
-    """A fresh database URL for ``backend``; removed afterwards."""
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="linkbase-bench-") as tmp:
-            yield f"sqlite:///{tmp}/bench.db"
-        return
-    import sqlalchemy as sa
-
-    schema = "lbbench_" + secrets.token_hex(4)
-    engine = sa.create_engine(pg_url)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in pg_url else "?"
-        yield f"{pg_url}{sep}options={urllib.parse.quote(f'-csearch_path={schema}')}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        engine.dispose()
 
 
 @contextmanager
@@ -219,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
     levels = args.concurrency or [1, 8]
     results: list[Result] = []
     for backend in backends:
-        with database(backend, args.postgres_url) as url, server(url) as base:
+        with scratch_database(backend, args.postgres_url) as url, server(url) as base:
             results += asyncio.run(bench_backend(backend, base, args.requests, levels))
     report(results)
 

@@ -31,7 +31,7 @@ from linkbase.domain.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from linkbase.domain.query import build_list_query, parse_bool, parse_select
+from linkbase.domain.query import ListQuery, build_list_query, parse_bool, parse_select
 from linkbase.domain.resources import COMPUTED_PERMISSIONS, RESOURCES, Resource
 from linkbase.services import collections, computed_permissions, groups, links, tokens, users
 from linkbase.services.context import Caller, Services
@@ -114,16 +114,22 @@ def _select(call: Call) -> tuple[str, ...] | None:
     return parse_select(call.resource, call.params.get("select"))
 
 
-def do_list(call: Call) -> dict[str, Any]:
-    """The list method of any resource (spec §3)."""
+def _list_query(call: Call) -> ListQuery:
+    """The validated list params of a call (spec §3), shared by every list method."""
     prm = call.params
     p.check_cluster_id(prm, call.services.cluster_id)
     _check_bypass(call)
-    query = build_list_query(
+    return build_list_query(
         call.resource, filters=prm.get("filters"), where=prm.get("where"),
         order=prm.get("order"), select=prm.get("select"), limit=prm.get("limit"),
         offset=prm.get("offset"), count=prm.get("count"), distinct=prm.get("distinct"),
     )
+
+
+def do_list(call: Call) -> dict[str, Any]:
+    """The list method of any resource (spec §3)."""
+    prm = call.params
+    query = _list_query(call)
     for name in ("include_trash", "include_old_versions"):
         parse_bool(prm.get(name), name)
     with call.services.db.read() as conn:
@@ -133,14 +139,7 @@ def do_list(call: Call) -> dict[str, Any]:
 
 def do_list_computed_permissions(call: Call) -> dict[str, Any]:
     """``GET /arvados/v1/computed_permissions``: MP(user, target) rows (admins: all users)."""
-    prm = call.params
-    p.check_cluster_id(prm, call.services.cluster_id)
-    _check_bypass(call)
-    query = build_list_query(
-        call.resource, filters=prm.get("filters"), where=prm.get("where"),
-        order=prm.get("order"), select=prm.get("select"), limit=prm.get("limit"),
-        offset=prm.get("offset"), count=prm.get("count"), distinct=prm.get("distinct"),
-    )
+    query = _list_query(call)
     with call.services.db.read() as conn:
         page = computed_permissions.list_computed_permissions(call.access(conn), query)
     return render_list(call.resource, page, query.select)
