@@ -20,7 +20,7 @@ serve: $(STAMP)
 	$(BIN)/linkbase serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check --no-cache src tests bench
 	$(BIN)/mypy
 
 test: lint

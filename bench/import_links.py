@@ -49,9 +49,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from bench.scratch import scratch_database  # noqa: E402
 from tests.support.server import running_server  # noqa: E402
 
+from bench.scratch import scratch_database  # noqa: E402
 from linkbase.domain import uuids  # noqa: E402
 from linkbase.services.batch import prepare_sqlite_bulk  # noqa: E402
 from linkbase.services.records import etag_of  # noqa: E402
