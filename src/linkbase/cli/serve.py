@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import sys
 from typing import Annotated
 
@@ -69,7 +68,6 @@ def _first_start_token(settings: Settings, db: object) -> None:
             return
         record = issue_token(conn, wk, wk.system_user, actor_uuid=wk.system_user)
     print(f"Admin token (shown once): {record['api_token']}", file=sys.stderr, flush=True)
-    _ = secrets
 
 
 def register(app: typer.Typer) -> None:

@@ -163,10 +163,6 @@ def groups_reaching(conn: Connection, nodes: Iterable[str | None]) -> set[str]:
     return found
 
 
-#: Kept for callers of the per-user design: the nodes whose materialized rows may change.
-principals_reaching = groups_reaching
-
-
 def recompute(conn: Connection, nodes: Iterable[str]) -> None:
     """Replace the rows of the groups among ``nodes`` by a fresh walk over the current edges.
 
