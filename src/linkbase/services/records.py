@@ -44,7 +44,12 @@ def etag_of(values: dict[str, Any]) -> str:
     opaque: they only have to change whenever a stored value does, and this is the only place
     they are computed.
     """
-    stored = {k: v for k, v in values.items() if k not in _NOT_IN_ETAG}
+    return etag_of_stored({k: v for k, v in values.items() if k not in _NOT_IN_ETAG})
+
+
+def etag_of_stored(stored: dict[str, Any]) -> str:
+    """:func:`etag_of` for a dict that holds exactly the attributes that feed the etag (no
+    ``etag``, ``id`` or secrets), as the bulk import builds them: skips the filtering copy."""
     try:
         canonical = orjson.dumps(stored, option=_ETAG_JSON, default=str)
     except TypeError:

@@ -155,10 +155,31 @@ def test_batch_needs_a_valid_token(client: TestClient) -> None:
 
 def test_batch_size_is_limited(database_url: str) -> None:
     app = create_app(Settings(database_url=database_url, system_root_token=ROOT,
-                              max_batch_links=3))
+                              max_import_links=3))
     with TestClient(app) as client:
         response = client.post("/linkbase/v1/links/batch",
                                json={"links": [{"link_class": "tag"}] * 4}, headers=ADMIN)
         assert response.status_code == 422
         assert "At most 3 links" in response.json()["errors"][0]
     app.state.services.db.dispose()
+
+
+def test_batch_body_size_is_limited(database_url: str) -> None:
+    app = create_app(Settings(database_url=database_url, system_root_token=ROOT,
+                              max_import_bytes=200))
+    with TestClient(app) as client:
+        before = _link_count(client)
+        links = [{"link_class": "tag", "name": f"n{i}"} for i in range(10)]
+        response = client.post("/linkbase/v1/links/batch", json={"links": links}, headers=ADMIN)
+        assert response.status_code == 422  # the Arvados error format's status for bad input
+        assert response.json()["errors"][0].startswith("Request body too large (req-")
+        assert _link_count(client) == before
+        small = client.post("/linkbase/v1/links/batch", json={"links": links[:1]}, headers=ADMIN)
+        assert small.status_code == 200 and small.json()["created"] == 1
+    app.state.services.db.dispose()
+
+
+def test_import_limits_are_separate_from_the_laserfiche_ones() -> None:
+    settings = Settings()
+    assert settings.max_import_links == 50_000 > settings.max_batch_links
+    assert settings.max_import_bytes > settings.max_request_bytes

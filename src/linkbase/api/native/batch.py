@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import threading
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import orjson
@@ -15,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from linkbase.api.native.common import caller_of, services_of
 from linkbase.api.responses import JSONBody
 from linkbase.domain.errors import InvalidArgumentError, PayloadTooLargeError
+from linkbase.gc_pause import gc_paused
 from linkbase.services.batch import apply_links, prepare_links
 from linkbase.services.context import Caller, Services
 from linkbase.services.permissions import Access
@@ -32,47 +31,40 @@ class _Rollback(Exception):
 _SQLITE_WRITER = threading.Lock()
 
 
-_gc_lock = threading.Lock()
-_gc_users = 0
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while batches run (reference counting still frees
-    everything they drop). A batch allocates hundreds of thousands of short-lived containers,
-    which would trigger dozens of collections, each rescanning everything alive: a fifth of
-    the batch's time. Re-enabled (if it was enabled) when the last concurrent batch ends."""
-    global _gc_users
-    with _gc_lock:
-        _gc_users += 1
-        if _gc_users == 1:
-            _gc_state["was_enabled"] = gc.isenabled()
-            gc.disable()
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_users -= 1
-            if _gc_users == 0 and _gc_state["was_enabled"]:
-                gc.enable()
-
-
-_gc_state = {"was_enabled": True}
-
-
-def _run(services: Services, caller: Caller, items: list[Any], on_duplicate: str
-         ) -> dict[str, Any]:
-    with _gc_paused():
+def _run(services: Services, caller: Caller, body: bytes) -> dict[str, Any]:
+    """Parse, validate and write one batch (in a worker thread: all of it is CPU-bound)."""
+    with gc_paused():
+        items, on_duplicate = _parse(services, body)
         return _run_batch(services, caller, items, on_duplicate)
+
+
+def _parse(services: Services, body: bytes) -> tuple[list[Any], str]:
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidArgumentError(f"Malformed JSON in request body: {exc}") from exc
+    if not isinstance(payload, dict) or not isinstance(payload.get("links"), list):
+        raise InvalidArgumentError("Body must be an object with a 'links' array")
+    items = payload["links"]
+    if len(items) > services.settings.max_import_links:
+        raise InvalidArgumentError(
+            f"At most {services.settings.max_import_links} links per batch"
+        )
+    on_duplicate = payload.get("on_duplicate", "error")
+    if not isinstance(on_duplicate, str):
+        raise InvalidArgumentError("on_duplicate must be a string")
+    return items, on_duplicate
 
 
 def _run_batch(services: Services, caller: Caller, items: list[Any], on_duplicate: str
                ) -> dict[str, Any]:
-    batch = prepare_links(items, on_duplicate, caller, services.well_known)
+    dialect = services.db.dialect
+    batch = prepare_links(items, on_duplicate, caller, services.well_known, dialect)
+    del items  # the prepared batch holds what is needed; free the rest as early as possible
     if batch.errors:
         return {"created": 0, "updated": 0, "skipped": 0, "errors": batch.errors,
                 "committed": False}
-    writer: AbstractContextManager[Any] = _SQLITE_WRITER if services.db.dialect == "sqlite" else nullcontext()
+    writer: AbstractContextManager[Any] = _SQLITE_WRITER if dialect == "sqlite" else nullcontext()
     outcome: dict[str, Any] = {}
     try:
         with writer, services.db.write() as conn:
@@ -89,7 +81,7 @@ def _run_batch(services: Services, caller: Caller, items: list[Any], on_duplicat
 
 @router.post("/linkbase/v1/links/batch", include_in_schema=True)
 async def links_batch(request: Request) -> JSONBody:
-    """Create (or skip/update) up to ``max_batch_links`` links in one all-or-nothing batch.
+    """Create (or skip/update) up to ``max_import_links`` links in one all-or-nothing batch.
 
     Body: ``{"links": [...], "on_duplicate": "error|ignore|update"}``. With any rejected item the
     response lists ``errors`` (index, reason), ``committed`` is false and nothing was written.
@@ -97,21 +89,7 @@ async def links_batch(request: Request) -> JSONBody:
     services = services_of(request)
     caller = await run_in_threadpool(caller_of, request)
     body = await request.body()
-    if len(body) > services.settings.max_request_bytes:
+    if len(body) > services.settings.max_import_bytes:
         raise PayloadTooLargeError("Request body too large")
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidArgumentError(f"Malformed JSON in request body: {exc}") from exc
-    if not isinstance(payload, dict) or not isinstance(payload.get("links"), list):
-        raise InvalidArgumentError("Body must be an object with a 'links' array")
-    items = payload["links"]
-    if len(items) > services.settings.max_batch_links:
-        raise InvalidArgumentError(
-            f"At most {services.settings.max_batch_links} links per batch"
-        )
-    on_duplicate = payload.get("on_duplicate", "error")
-    if not isinstance(on_duplicate, str):
-        raise InvalidArgumentError("on_duplicate must be a string")
-    outcome = await run_in_threadpool(_run, services, caller, items, on_duplicate)
+    outcome = await run_in_threadpool(_run, services, caller, body)
     return JSONBody(outcome)

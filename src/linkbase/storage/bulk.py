@@ -1,0 +1,140 @@
+"""Set-based reads and writes of many links at once, per dialect (the bulk import's storage).
+
+On SQLite a batch is one statement whose single parameter is the JSON array of its rows,
+expanded by ``json_each``, rather than an ``executemany``. The sqlite3 driver releases Python's
+GIL while a statement runs and takes it back after: once per row with ``executemany``, and each
+time it has to wait for whichever thread holds it (up to the interpreter's switch interval).
+With one statement per batch the server validates the next batch on the other core while SQLite
+writes this one; with ``executemany`` the two threads would take turns. PostgreSQL takes an
+ordinary ``executemany`` (psycopg pipelines it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from linkbase.storage import tables
+
+#: A new link as :class:`NewLinks` holds it: the columns that differ from link to link.
+ROW_COLUMNS = (
+    "uuid", "owner_uuid", "etag", "link_class", "name", "tail_uuid", "head_uuid", "properties",
+)
+
+#: Element ``i`` of each row array becomes column ``ROW_COLUMNS[i]``; the shared timestamps and
+#: author are parameters. ``->>`` yields SQL values (text or NULL); ``->`` yields the properties
+#: object as JSON text, which SQLite copies token for token from the orjson text it was given
+#: (the same bytes ``orjson.dumps`` writes for that object).
+_SQLITE_INSERT = (
+    f"INSERT INTO {tables.links.name} ({', '.join(ROW_COLUMNS)}, created_at, modified_at, "
+    "modified_by_user_uuid) SELECT "
+    + ", ".join(
+        f"value -> {i}" if column == "properties" else f"value ->> {i}"
+        for i, column in enumerate(ROW_COLUMNS)
+    )
+    + ", ?2, ?2, ?3 FROM json_each(?1)"
+)
+
+
+@dataclass
+class NewLinks:
+    """Links to insert that share their creation time and author (one import batch)."""
+
+    created_at: int
+    author: str
+    #: One tuple per link, in :data:`ROW_COLUMNS` order (``properties`` is the document itself).
+    rows: list[tuple[Any, ...]]
+    _sqlite_param: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # In uuid order, consecutive inserts into the uuid index land on neighbouring pages.
+        self.rows.sort(key=_uuid_of)
+
+    def encode_for(self, dialect: str) -> None:
+        """Encode the statement parameters now, before the write transaction, so that the
+        writer holds the database (and the GIL) for as short a time as possible."""
+        if dialect == "sqlite" and self._sqlite_param is None:
+            self._sqlite_param = orjson.dumps(self.rows).decode()
+
+
+_SQLITE_EXISTING = (
+    f"SELECT uuid FROM {tables.links.name} WHERE uuid IN (SELECT value FROM json_each(?))"
+)
+#: Rows per ``IN (...)`` on PostgreSQL.
+_LOOKUP_CHUNK = 1000
+
+#: Applied once to each SQLite connection that writes a bulk batch: a page cache large enough
+#: to hold the hot pages of the links indexes (random uuids touch pages all over the uuid index;
+#: with SQLite's default 2 MiB cache most inserts would read and write back pages).
+#: Memory is only taken as pages are read. The raw-insert baseline of bench/import_links.py uses
+#: the same settings.
+BULK_SQLITE_PRAGMAS = ("PRAGMA cache_size=-262144",)
+
+
+def prepare_sqlite_bulk(conn: Connection) -> None:
+    """Apply :data:`BULK_SQLITE_PRAGMAS` to this pooled SQLite connection (once)."""
+    info = conn.connection.info
+    if not info.get("linkbase_bulk_pragmas"):
+        for pragma in BULK_SQLITE_PRAGMAS:
+            conn.exec_driver_sql(pragma)
+        info["linkbase_bulk_pragmas"] = True
+
+
+def existing_link_uuids(conn: Connection, candidates: Iterable[str]) -> set[str]:
+    """Those of ``candidates`` that are uuids of stored links."""
+    wanted = list(candidates)
+    if not wanted:
+        return set()
+    if conn.dialect.name == "sqlite":
+        return {row[0] for row in conn.exec_driver_sql(_SQLITE_EXISTING,
+                                                            (orjson.dumps(wanted).decode(),))}
+    found: set[str] = set()
+    for start in range(0, len(wanted), _LOOKUP_CHUNK):
+        chunk = wanted[start : start + _LOOKUP_CHUNK]
+        found.update(
+            row[0]
+            for row in conn.execute(
+                sa.select(tables.links.c.uuid).where(tables.links.c.uuid.in_(chunk))
+            )
+        )
+    return found
+
+
+def existing_uuids(conn: Connection, table: sa.Table, candidates: Sequence[str]) -> set[str]:
+    """Those of ``candidates`` that are uuids of rows of ``table`` (few, distinct references)."""
+    found: set[str] = set()
+    for start in range(0, len(candidates), _LOOKUP_CHUNK):
+        chunk = list(candidates[start : start + _LOOKUP_CHUNK])
+        found.update(
+            row[0] for row in conn.execute(sa.select(table.c.uuid).where(table.c.uuid.in_(chunk)))
+        )
+    return found
+
+
+def insert_links(conn: Connection, links: NewLinks) -> None:
+    """Insert ``links`` in one statement (SQLite) or one pipelined batch (PostgreSQL).
+
+    The caller has checked every constraint the services enforce. On SQLite the whole batch is
+    one ``sqlite3_step``, during which the driver does not hold Python's GIL.
+    """
+    if not links.rows:
+        return
+    if conn.dialect.name == "sqlite":
+        links.encode_for("sqlite")
+        prepare_sqlite_bulk(conn)
+        conn.exec_driver_sql(_SQLITE_INSERT, (links._sqlite_param, links.created_at,
+                                              links.author))
+        return
+    shared = {"created_at": links.created_at, "modified_at": links.created_at,
+              "modified_by_user_uuid": links.author}
+    conn.execute(tables.links.insert(),
+                 [{**dict(zip(ROW_COLUMNS, row, strict=True)), **shared} for row in links.rows])
+
+
+def _uuid_of(row: tuple[Any, ...]) -> Any:
+    return row[0]

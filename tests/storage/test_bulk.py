@@ -1,0 +1,125 @@
+"""``storage.bulk``: set-based link inserts and lookups store exactly what they are given."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+import sqlalchemy as sa
+
+from linkbase.bootstrap import prepare_database
+from linkbase.domain import uuids
+from linkbase.settings import Settings
+from linkbase.storage import bulk, tables
+from linkbase.storage.database import Database
+
+AUTHOR = "zzzzz-tpzed-000000000000000"
+#: Documents whose JSON text is easy to get subtly wrong: float precision, exponents, negative
+#: zero, escapes, non-ASCII, astral characters, control characters, nesting, empty containers.
+TRICKY_PROPERTIES: list[dict[str, Any]] = [
+    {},
+    {"confidence": 0.8896036567680343, "tiny": 1e-7, "huge": 1.5e300, "neg": -0.0},
+    {"big": 12345678901234567, "small": -9007199254740993},
+    {"s": 'quote " backslash \\ slash / tab \t newline \n', "é": "ünïcode", "u": "😀"},
+    {"ctl": "\x01\x1f", "sep": "\u2028\u2029", "nested": {"z": [1, 2.5, {"q": True}], "a": []}},
+    {"null": None, "list": [None, False, "", {}]},
+]
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = prepare_database(Settings(database_url=database_url))
+    yield database
+    database.dispose()
+
+
+def _row(uuid: str, properties: dict[str, Any], **changes: Any) -> tuple[Any, ...]:
+    values = {"uuid": uuid, "owner_uuid": AUTHOR, "etag": f"etag-{uuid[-4:]}", "link_class": "tag",
+              "name": "n", "tail_uuid": None, "head_uuid": "zzzzz-4zz18-aaaaaaaaaaaaaaa",
+              "properties": properties, **changes}
+    return tuple(values[column] for column in bulk.ROW_COLUMNS)
+
+
+def _stored(db: Database) -> dict[str, dict[str, Any]]:
+    """The links written by these tests (their author is never the seeding's)."""
+    with db.read() as conn:
+        rows = conn.execute(sa.select(tables.links).where(tables.links.c.etag.like("etag-%")))
+        return {row.uuid: dict(row._mapping) for row in rows}
+
+
+def test_insert_links_stores_what_an_ordinary_insert_stores(db: Database) -> None:
+    uuid_list = uuids.new_uuids("zzzzz", uuids.LINK, 2 * len(TRICKY_PROPERTIES))
+    bulk_uuids, plain_uuids = uuid_list[::2], uuid_list[1::2]
+    rows = [_row(u, p, name=None if i == 0 else f"n{i}", tail_uuid=AUTHOR if i % 2 else None)
+            for i, (u, p) in enumerate(zip(bulk_uuids, TRICKY_PROPERTIES, strict=True))]
+    links = bulk.NewLinks(1_700_000_000_000_000, AUTHOR, list(reversed(rows)))
+    links.encode_for(db.dialect)
+    with db.write() as conn:
+        bulk.insert_links(conn, links)
+        for plain, row in zip(plain_uuids, rows, strict=True):
+            conn.execute(tables.links.insert().values(
+                **dict(zip(bulk.ROW_COLUMNS, (plain, *row[1:]), strict=True)),
+                created_at=1_700_000_000_000_000, modified_at=1_700_000_000_000_000,
+                modified_by_user_uuid=AUTHOR))
+    stored = _stored(db)
+    assert sorted(stored) == sorted(uuid_list)
+    for plain, row in zip(plain_uuids, rows, strict=True):
+        got, reference = stored[row[0]], stored[plain]
+        assert {c: got[c] for c in got if c not in ("id", "uuid")} \
+            == {c: reference[c] for c in reference if c not in ("id", "uuid")}
+        assert tuple(got[c] for c in bulk.ROW_COLUMNS[:-1]) == row[:-1]
+        assert got["created_at"] == got["modified_at"] == 1_700_000_000_000_000
+        assert got["modified_by_user_uuid"] == AUTHOR
+        assert isinstance(got["id"], int)
+
+
+def test_sqlite_stores_the_properties_text_orjson_writes(db: Database) -> None:
+    """The bulk insert's JSON text must be the one the per-link path stores, byte for byte."""
+    if db.dialect != "sqlite":
+        pytest.skip("PostgreSQL stores jsonb, not text")
+    uuid_list = uuids.new_uuids("zzzzz", uuids.LINK, len(TRICKY_PROPERTIES))
+    with db.write() as conn:
+        bulk.insert_links(conn, bulk.NewLinks(1, AUTHOR, [
+            _row(u, p) for u, p in zip(uuid_list, TRICKY_PROPERTIES, strict=True)]))
+        texts = dict(conn.exec_driver_sql(
+            "SELECT uuid, properties FROM links WHERE etag LIKE 'etag-%'").all())
+    for uuid, properties in zip(uuid_list, TRICKY_PROPERTIES, strict=True):
+        assert texts[uuid] == orjson.dumps(properties).decode()
+
+
+def test_rows_are_kept_in_uuid_order(db: Database) -> None:
+    rows = [_row(u, {}) for u in ("zzzzz-o0j2j-ccccccccccccccc", "zzzzz-o0j2j-aaaaaaaaaaaaaaa",
+                                  "zzzzz-o0j2j-bbbbbbbbbbbbbbb")]
+    links = bulk.NewLinks(1, AUTHOR, rows)
+    assert [row[0][-1] for row in links.rows] == ["a", "b", "c"]
+
+
+def test_a_failed_insert_writes_nothing(db: Database) -> None:
+    taken = "zzzzz-o0j2j-ddddddddddddddd"
+    with db.write() as conn:
+        bulk.insert_links(conn, bulk.NewLinks(1, AUTHOR, [_row(taken, {})]))
+    fresh = "zzzzz-o0j2j-eeeeeeeeeeeeeee"
+    with pytest.raises(sa.exc.IntegrityError), db.write() as conn:
+        bulk.insert_links(conn, bulk.NewLinks(2, AUTHOR, [_row(fresh, {}), _row(taken, {})]))
+    assert sorted(_stored(db)) == [taken]
+
+
+def test_existing_link_uuids(db: Database) -> None:
+    present = uuids.new_uuids("zzzzz", uuids.LINK, 3)
+    with db.write() as conn:
+        bulk.insert_links(conn, bulk.NewLinks(1, AUTHOR, [_row(u, {}) for u in present]))
+    absent = uuids.new_uuids("zzzzz", uuids.LINK, 1200)
+    with db.read() as conn:
+        assert bulk.existing_link_uuids(conn, absent + present[:2]) == set(present[:2])
+        assert bulk.existing_link_uuids(conn, []) == set()
+        assert bulk.existing_uuids(conn, tables.users, [AUTHOR, "zzzzz-tpzed-xxxxxxxxxxxxxxx"]) \
+            == {AUTHOR}
+
+
+def test_new_sqlite_databases_use_16k_pages(db: Database) -> None:
+    if db.dialect != "sqlite":
+        pytest.skip("a SQLite setting")
+    with db.read() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar_one() == 16384
