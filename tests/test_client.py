@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from linkbase.client import (
@@ -350,6 +351,19 @@ def test_live_keyset_matches_offset_listing(live: ServerHandle) -> None:
         assert [len(p) for p in pages] == [1000, 1000, 345]
         names = [item["name"] for page in pages for item in page]
         assert sorted(names) == sorted(f"k{i}" for i in range(2_345))
+
+
+def test_live_batch_takes_encoded_links(live: ServerHandle) -> None:
+    """Pre-encoded links (``orjson.Fragment``, as ``linkbase import`` sends its lines) mix with
+    mappings in one batch."""
+    with Client(live.url, live.root_token) as client:
+        encoded = orjson.Fragment(b'{"link_class": "fragment", "name": "raw", "head_uuid": "urn:f"}')
+        result = client.batch_links([encoded, {"link_class": "fragment", "name": "dict"}])
+        assert result == {"created": 2, "updated": 0, "skipped": 0, "errors": [],
+                          "committed": True}
+        listed = client.links.list(filters=[["link_class", "=", "fragment"]], order=["name"])
+        assert [(i["name"], i["head_uuid"]) for i in listed["items"]] == [("dict", None),
+                                                                         ("raw", "urn:f")]
 
 
 def test_live_bad_token(live: ServerHandle) -> None:

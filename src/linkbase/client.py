@@ -594,7 +594,7 @@ class Client:
 
     def batch_links(
         self,
-        links: Sequence[Mapping[str, Any]],
+        links: Sequence[Mapping[str, Any] | orjson.Fragment],
         *,
         on_duplicate: OnDuplicate = "error",
         timeout: float | None = 300.0,
@@ -602,7 +602,9 @@ class Client:
         """Create (or update) many links in one transaction.
 
         Returns ``{"created", "updated", "skipped", "errors": [{"index", "error"}]}``. When
-        ``errors`` is non-empty nothing of the batch was written.
+        ``errors`` is non-empty nothing of the batch was written. A link may be given already
+        encoded, as an ``orjson.Fragment`` of one JSON object (``linkbase import`` sends the
+        lines of its file that way, byte for byte).
         """
         body = orjson.dumps(
             {"links": links if isinstance(links, list) else list(links),

@@ -206,6 +206,34 @@ def test_rejected_lines_are_reported_and_the_rest_imported(cli: Cli, heads: list
     assert count_links(cli, "reject-mix") == 3
 
 
+def test_server_computed_fields_pass_and_unparseable_lines_are_rejected(
+        cli: Cli, heads: list[str], tmp_path: Path) -> None:
+    """Lines go to the server byte for byte (what it ignores stays ignored; ``id``, which it
+    would refuse, is dropped first); a line the server could not parse is rejected here."""
+    good = make_links(3, seed=11, classes=["computed"], heads=heads)
+    lines = [
+        json.dumps({**good[0], "created_at": "2020-01-01T00:00:00.000000000Z", "etag": "x",
+                    "kind": "arvados#link", "href": "/links/x", "modified_at": None}).encode(),
+        json.dumps({**good[1], "id": 42}).encode(),                  # 2 re-encoded without id
+        b'{"link_class": "computed", "properties": {"x": NaN}}',     # 3 not JSON (NaN)
+        b'{"link_class": "computed", "name": "\xff\xfe"}',         # 4 not UTF-8
+        canonical(good[2]).encode(),                                 # 5
+    ]
+    source = tmp_path / "computed.jsonl"
+    source.write_bytes(b"\n".join(lines) + b"\n")
+    result = cli("import", str(source))
+    assert result.returncode == 1, str(result)
+    assert "Traceback" not in result.stderr
+    assert "line 3: invalid JSON" in result.stderr
+    assert "line 4: invalid JSON: str is not valid UTF-8" in result.stderr
+    assert summary_numbers(result.stderr) == {"read": 5, "created": 3, "updated": 0,
+                                              "skipped": 0, "rejected": 2}
+    for link in good:
+        stored = cli.ok("link", "get", "--uuid", link["uuid"]).json()
+        assert canonical(stored) == canonical(link)
+        assert stored["etag"] != "x"
+
+
 def test_strict_stops_and_writes_nothing_of_the_bad_batch(cli: Cli, heads: list[str],
                                                          tmp_path: Path) -> None:
     links = make_links(6, seed=6, classes=["strict"], heads=heads)

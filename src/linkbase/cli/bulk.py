@@ -41,6 +41,7 @@ from linkbase.cli.output import (
 )
 from linkbase.client import Client, OnDuplicate
 from linkbase.client_errors import LinkbaseAPIError, LinkbaseError
+from linkbase.gc_pause import gc_paused
 
 #: What an exported line holds (besides being sorted): the importable attributes + created_at.
 EXPORT_FIELDS = (
@@ -53,9 +54,9 @@ EXPORT_FIELDS = (
     "tail_uuid",
     "uuid",
 )
-#: Links per import request (the server accepts up to its ``max_batch_links``; a batch it finds
+#: Links per import request (the server accepts up to its ``max_import_links``; a batch it finds
 #: too large is split and resent).
-DEFAULT_BATCH_SIZE = 10_000
+DEFAULT_BATCH_SIZE = 50_000
 MAX_BATCH_SIZE = 100_000
 #: Attributes the server computes; dropped from imported lines so exports re-import cleanly.
 SERVER_COMPUTED = frozenset(
@@ -70,6 +71,9 @@ SERVER_COMPUTED = frozenset(
         "id",
     }
 )
+#: Of those, the ones the server refuses rather than ignores: a line holding one is re-encoded
+#: without it; any other line is sent byte for byte.
+_REFUSED_BY_SERVER = frozenset({"id"})
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,9 +207,11 @@ _export.__doc__ = (
 class _Line:
     number: int
     attrs: dict[str, Any]
+    #: The line as sent: its own bytes when the server can take them as they are (no re-encoding
+    #: of millions of lines), else ``attrs``.
+    wire: dict[str, Any] | orjson.Fragment
 
 
-@dataclass
 class ImportStats:
     """Running totals, reported in the final summary line."""
 
@@ -227,43 +233,37 @@ class _StopImport(Exception):
     """Abort the import: a --strict rejection, or a batch the server refused as a whole."""
 
 
-def _read_lines(stream: IO[str], stats: ImportStats, strict: bool) -> Iterator[_Line]:
-    """Parse the JSONL input; bad lines are reported (and stop the import with --strict)."""
+def _read_lines(stream: IO[bytes], stats: ImportStats, strict: bool) -> Iterator[_Line]:
+    """Parse the JSONL input; bad lines are reported (and stop the import with --strict).
+
+    Lines are parsed as the server parses them (orjson, strict RFC 8259 over UTF-8): a line it
+    would refuse (NaN, a lone surrogate, bytes that are not UTF-8) is rejected here, with its
+    line number, rather than failing a whole batch on the server.
+    """
+    fragment = orjson.Fragment
     for number, raw in enumerate(stream, start=1):
-        text = raw.strip()
-        if not text:
+        data = raw.strip()
+        if not data:
             continue
         stats.read += 1
         try:
-            value = _loads(text)
-        except json.JSONDecodeError as exc:
-            reason = f"invalid JSON: {exc.msg} at column {exc.colno}"
-            value = None
-        else:
+            value = orjson.loads(data)
             reason = "" if isinstance(value, dict) else "not a JSON object"
+        except orjson.JSONDecodeError as exc:
+            value, reason = None, f"invalid JSON: {exc.msg} at column {exc.colno}"
         if reason:
             stats.rejected += 1
             warn(f"line {number}: {reason}")
             if strict:
                 raise _StopImport(f"line {number} rejected and --strict given")
             continue
-        assert isinstance(value, dict)
-        attrs = {k: v for k, v in value.items() if k not in SERVER_COMPUTED}
-        if not attrs.get("uuid"):
+        if not value.get("uuid"):
             stats.without_uuid += 1
-        yield _Line(number, attrs)
-
-
-def _loads(text: str) -> Any:
-    """``json.loads``, through orjson when it can (the same value, several times faster).
-
-    orjson refuses a few documents the standard library accepts (NaN, integers beyond 64 bits);
-    those, and invalid lines (for the standard library's error message), take the slow path.
-    """
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
+        if _REFUSED_BY_SERVER.isdisjoint(value):
+            yield _Line(number, value, fragment(data))
+        else:
+            attrs = {k: v for k, v in value.items() if k not in SERVER_COMPUTED}
+            yield _Line(number, attrs, attrs)
 
 
 def _too_large(exc: LinkbaseAPIError) -> bool:
@@ -316,7 +316,7 @@ class _Importer:
 
     def _post(self, lines: list[_Line]) -> Any:
         return self.client.batch_links(
-            [line.attrs for line in lines], on_duplicate=self.on_duplicate
+            [line.wire for line in lines], on_duplicate=self.on_duplicate
         )
 
     def submit(self, batch: list[_Line]) -> None:
@@ -331,8 +331,6 @@ class _Importer:
         ):
             self._settle(self._in_flight.pop(0))
         self._in_flight.append(_InFlight(batch, self._pool.submit(self._post, batch), names))
-        if len(self._in_flight) >= self.parallel:
-            self._settle(self._in_flight.pop(0))
 
     def finish(self) -> None:
         """Wait for every batch in flight and handle its result."""
@@ -459,12 +457,12 @@ def _import(
     stats = ImportStats()
     start = time.monotonic()
     if source == "-":
-        stream: IO[str] = sys.stdin
+        stream: IO[bytes] = sys.stdin.buffer
         total = None
     else:
         path = Path(source).expanduser()
         try:
-            stream = path.open("r", encoding="utf-8")
+            stream = path.open("rb")
         except OSError as exc:
             raise CliUsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
         total = _count_lines(path) if sys.stderr.isatty() else None
@@ -475,7 +473,7 @@ def _import(
     stopped = False  # ended early (error, --strict, interrupt), as opposed to mere rejections
     batch: list[_Line] = []
     try:
-        with display:
+        with display, gc_paused():
             for line in _read_lines(stream, stats, strict):
                 batch.append(line)
                 if len(batch) >= batch_size:
@@ -496,15 +494,12 @@ def _import(
         where = f" at line {first}" if first is not None else ""
         warn(f"import stopped{where}: {reason}")
         status, stopped = EXIT_REFUSED, True
-    except UnicodeDecodeError:
-        warn(f"import stopped: {source} is not UTF-8 text")
-        status, stopped = EXIT_REFUSED, True
     except KeyboardInterrupt:
         warn("import interrupted")
         status, stopped = 130, True
     finally:
         importer.close()
-        if stream is not sys.stdin:
+        if stream is not sys.stdin.buffer:
             stream.close()
     if stats.rejected and status == EXIT_OK:
         status = EXIT_REFUSED
