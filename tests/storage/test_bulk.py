@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -31,6 +32,14 @@ TRICKY_PROPERTIES: list[dict[str, Any]] = [
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
     database = prepare_database(Settings(database_url=database_url))
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Iterator[Database]:
+    """For what only SQLite has (PostgreSQL stores ``jsonb``, not text, and has no page size)."""
+    database = prepare_database(Settings(database_url=f"sqlite:///{tmp_path / 'bulk.db'}"))
     yield database
     database.dispose()
 
@@ -75,15 +84,14 @@ def test_insert_links_stores_what_an_ordinary_insert_stores(db: Database) -> Non
         assert isinstance(got["id"], int)
 
 
-def test_sqlite_stores_the_properties_text_orjson_writes(db: Database) -> None:
+def test_sqlite_stores_the_properties_text_orjson_writes(sqlite_db: Database) -> None:
     """The bulk insert's JSON text must be the one the per-link path stores, byte for byte."""
-    if db.dialect != "sqlite":
-        pytest.skip("PostgreSQL stores jsonb, not text")
+    db = sqlite_db
     uuid_list = uuids.new_uuids("zzzzz", uuids.LINK, len(TRICKY_PROPERTIES))
     with db.write() as conn:
         bulk.insert_links(conn, bulk.NewLinks(1, AUTHOR, [
             _row(u, p) for u, p in zip(uuid_list, TRICKY_PROPERTIES, strict=True)]))
-        texts = dict(conn.exec_driver_sql(
+        texts: dict[str, str] = dict(conn.exec_driver_sql(
             "SELECT uuid, properties FROM links WHERE etag LIKE 'etag-%'").all())
     for uuid, properties in zip(uuid_list, TRICKY_PROPERTIES, strict=True):
         assert texts[uuid] == orjson.dumps(properties).decode()
@@ -118,8 +126,6 @@ def test_existing_link_uuids(db: Database) -> None:
             == {AUTHOR}
 
 
-def test_new_sqlite_databases_use_16k_pages(db: Database) -> None:
-    if db.dialect != "sqlite":
-        pytest.skip("a SQLite setting")
-    with db.read() as conn:
+def test_new_sqlite_databases_use_16k_pages(sqlite_db: Database) -> None:
+    with sqlite_db.read() as conn:
         assert conn.exec_driver_sql("PRAGMA page_size").scalar_one() == 16384
