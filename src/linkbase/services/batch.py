@@ -156,10 +156,13 @@ def apply_links(access: Access, batch: PreparedBatch) -> BatchResult:
     else:
         fresh = batch.items
     if batch.fast is not None or _fast_path_applies(access.caller, fresh):
-        fast = batch.fast or fast_import.build(fresh, access.caller.uuid, access.wk,
-                                               access.conn.dialect.name)
-        if fresh is not batch.items:
-            fast = fast_import.subset(fast, fresh)
+        if batch.fast is None:
+            fast = fast_import.build(fresh, access.caller.uuid, access.wk,
+                                     access.conn.dialect.name)
+        elif fresh is batch.items:
+            fast = batch.fast
+        else:
+            fast = fast_import.subset(batch.fast, fresh)
         try:
             result.created += fast_import.insert(access.conn, fast)
         except fast_import.Rejected as exc:

@@ -100,7 +100,7 @@ def build(items: list[Item], author: str, well_known: uuids.WellKnown,
             owner = author
         link_class = get("link_class")
         if link_class == "name" or "head_kind" in attrs or "tail_kind" in attrs:
-            static_problem = True  # only _first_problem says whether the kinds match
+            static_problem = True  # _raise_first_problem decides whether declared kinds match
         name = get("name")
         properties = get("properties", {})
         tag = etag({
