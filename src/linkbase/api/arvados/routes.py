@@ -24,6 +24,7 @@ from linkbase.api.arvados import params as p
 from linkbase.api.arvados.errors import error_response, render_error
 from linkbase.api.arvados.render import render_list, render_object
 from linkbase.api.auth import bearer_from_header, resolve_caller, token_from_params
+from linkbase.api.body import read_body
 from linkbase.api.responses import JSONBody
 from linkbase.domain.errors import (
     InvalidArgumentError,
@@ -338,9 +339,8 @@ async def arvados_dispatch(request: Request, rest: str) -> Response:
         return Response(status_code=200, headers=headers)
     services: Services = request.app.state.services
     try:
-        body = await request.body()
-        if len(body) > services.settings.max_request_bytes:
-            raise InvalidArgumentError("Request body too large")
+        body = await read_body(request, services.settings.max_request_bytes,
+                               lambda: InvalidArgumentError("Request body too large"))
         body_params = p.parse_body(body, request.headers.get("content-type"))
         query = list(request.query_params.multi_items())
         params = p.merge_params({}, body_params, query)

@@ -24,6 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 from linkbase.api.auth import bearer_from_header, resolve_caller
+from linkbase.api.body import read_body
 from linkbase.api.laserfiche import odata, schemas
 from linkbase.api.laserfiche.problems import problem, problem_for
 from linkbase.domain.errors import (
@@ -115,12 +116,8 @@ async def _handle(request: Request, impl: Impl, *, auth: bool = True) -> Respons
     instance = request.url.path
     try:
         limit = services.settings.max_request_bytes
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            raise PayloadTooLargeError(f"The request body is larger than {limit} bytes")
-        body = await request.body()
-        if len(body) > limit:
-            raise PayloadTooLargeError(f"The request body is larger than {limit} bytes")
+        body = await read_body(request, limit, lambda: PayloadTooLargeError(
+            f"The request body is larger than {limit} bytes"))
         caller = None
         if auth:
             token = bearer_from_header(request.headers.get("authorization"))

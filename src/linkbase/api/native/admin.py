@@ -12,6 +12,7 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
+from linkbase.api.body import read_body
 from linkbase.api.laserfiche.schemas import render_entry
 from linkbase.api.native.common import caller_of, services_of
 from linkbase.api.responses import JSONBody
@@ -31,9 +32,7 @@ router = APIRouter()
 
 async def _object_body(request: Request) -> dict[str, Any]:
     services = services_of(request)
-    body = await request.body()
-    if len(body) > services.settings.max_request_bytes:
-        raise PayloadTooLargeError("Request body too large")
+    body = await read_body(request, services.settings.max_request_bytes, PayloadTooLargeError)
     try:
         data = orjson.loads(body or b"{}")
     except orjson.JSONDecodeError as exc:

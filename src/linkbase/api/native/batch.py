@@ -10,6 +10,7 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
+from linkbase.api.body import read_body
 from linkbase.api.native.common import caller_of, services_of
 from linkbase.api.responses import JSONBody
 from linkbase.domain.errors import InvalidArgumentError, PayloadTooLargeError
@@ -88,8 +89,6 @@ async def links_batch(request: Request) -> JSONBody:
     """
     services = services_of(request)
     caller = await run_in_threadpool(caller_of, request)
-    body = await request.body()
-    if len(body) > services.settings.max_import_bytes:
-        raise PayloadTooLargeError("Request body too large")
+    body = await read_body(request, services.settings.max_import_bytes, PayloadTooLargeError)
     outcome = await run_in_threadpool(_run, services, caller, body)
     return JSONBody(outcome)
