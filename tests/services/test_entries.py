@@ -90,3 +90,39 @@ def test_permissions_hide_and_deny(db: Database) -> None:
             entries.load_entry(admin, REPO, folder.entry_id)
         with pytest.raises(NotFoundError):
             entries.get_repository(conn, "r-missing")
+
+
+def test_paths_never_name_an_unreadable_folder(db: Database) -> None:
+    """A document shared on its own shows the folders above it that the reader cannot read as
+    ``<entry id>``; the path it shows, and the real one, both lead back to it."""
+    wk = WellKnown("zzzzz")
+    with db.write() as conn:
+        admin = _admin(conn, wk)
+        user = create_user(admin, {"username": "reader", "email": "reader@example.com"})
+        secret = entries.create_folder(admin, REPO, 1, "Secret merger")
+        shared = entries.create_folder(admin, REPO, secret.entry_id, "Shared")
+        doc = entries.create_document(admin, REPO, shared.entry_id, "Minutes")
+        from linkbase.services.links import create_link
+
+        create_link(admin, {"link_class": "permission", "name": "can_read",
+                            "tail_uuid": user["uuid"], "head_uuid": shared.uuid})
+        reader = Access(conn, Caller(user["uuid"], False, True), wk)
+        hidden = f"\\<{secret.entry_id}>"
+        seen = entries.load_entry(reader, REPO, doc.entry_id)
+        assert seen.full_path == f"{hidden}\\Shared\\Minutes"
+        assert seen.folder_path == f"{hidden}\\Shared"
+        assert [c.full_path for c in entries.children(reader, REPO, shared.entry_id)] == [
+            f"{hidden}\\Shared\\Minutes"]
+        for path in (seen.full_path, "\\Secret merger\\Shared\\Minutes"):
+            found, ancestor = entries.by_path(reader, REPO, path)
+            assert found is not None and found.entry_id == doc.entry_id and ancestor is None
+        found, ancestor = entries.by_path(reader, REPO, f"{hidden}\\Shared\\Nothing",
+                                          fallback_to_closest_ancestor=True)
+        assert found is None and ancestor is not None
+        assert ancestor.full_path == f"{hidden}\\Shared"
+        with pytest.raises(NotFoundError):  # the hidden folder itself stays hidden
+            entries.by_path(reader, REPO, hidden)
+        with pytest.raises(NotFoundError):  # an id that is not a child there names nothing
+            entries.by_path(reader, REPO, f"\\<{doc.entry_id}>\\Shared\\Minutes")
+        assert entries.load_entry(admin, REPO, doc.entry_id).full_path \
+            == "\\Secret merger\\Shared\\Minutes"

@@ -11,6 +11,7 @@ exist for it (NotFoundError), and nothing in a result names an unreadable object
 
 from __future__ import annotations
 
+import re
 import uuid as uuid_module
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -136,13 +137,24 @@ def _usernames(conn: Connection, user_uuids: Iterable[str | None]) -> dict[str, 
     return {r.uuid: r.username for r in rows}
 
 
-def full_paths(conn: Connection, repository: dict[str, Any],
+#: How ``fullPath`` shows a folder the caller cannot read: its entry id between angle brackets,
+#: which Laserfiche forbids in names. Entry ids are not secret (an entry's ``parentId`` shows
+#: one); the folder's name is. :func:`by_path` resolves the same form back to the folder.
+HIDDEN_SEGMENT = "<{}>"
+_HIDDEN_SEGMENT = re.compile(r"<([0-9]+)>")
+
+
+def full_paths(access: Access, repository: dict[str, Any],
                object_uuids: Iterable[str]) -> dict[str, str]:
     """``fullPath`` of each object, computed from the project tree (one query per depth level).
 
     Paths are never stored, so renames and moves made through any face are reflected at once.
+    A folder on the way that the caller cannot read shows as :data:`HIDDEN_SEGMENT`, never by
+    its name.
     """
+    conn = access.conn
     root = repository["root_uuid"]
+    object_uuids = list(object_uuids)
     rows: dict[str, dict[str, Any]] = {}
     frontier = {u for u in object_uuids if u != root}
     while frontier:
@@ -153,7 +165,14 @@ def full_paths(conn: Connection, repository: dict[str, Any],
             if r["owner_uuid"] and r["owner_uuid"] != root and r["owner_uuid"] not in rows
             and uuids.infix_of(r["owner_uuid"]) == uuids.GROUP
         }
+    hidden = set(rows) - readable(access, rows)
+    hidden_ids = _entry_ids(conn, repository["id"], hidden) if hidden else {}
     cache: dict[str, str] = {root: "\\"}
+
+    def segment(uuid: str) -> str:
+        if uuid in hidden:
+            return HIDDEN_SEGMENT.format(hidden_ids.get(uuid, ""))
+        return str(rows[uuid]["name"] or uuid) if uuid in rows else uuid
 
     def path_of(uuid: str) -> str:
         chain: list[str] = []
@@ -164,7 +183,7 @@ def full_paths(conn: Connection, repository: dict[str, Any],
             current = row["owner_uuid"] if row else None
         base = cache.get(current, "\\") if current is not None else "\\"
         for item in reversed(chain):
-            name = (rows[item]["name"] or item) if item in rows else item
+            name = segment(item)
             base = f"{base}{name}" if base == "\\" else f"{base}\\{name}"
             cache[item] = base
         return cache[uuid]
@@ -172,18 +191,20 @@ def full_paths(conn: Connection, repository: dict[str, Any],
     return {u: path_of(u) for u in object_uuids}
 
 
-def describe(conn: Connection, repository: dict[str, Any],
+def describe(access: Access, repository: dict[str, Any],
              object_uuids: Iterable[str]) -> dict[str, Entry]:
     """Entries of the given objects (those in this repository's tree), keyed by uuid.
 
-    No permission check: callers filter with :func:`readable` first.
+    Callers filter the objects with :func:`readable` first; the caller's access decides how
+    their paths show unreadable folders (:func:`full_paths`).
     """
+    conn = access.conn
     wanted = list(dict.fromkeys(object_uuids))
     ids = _entry_ids(conn, repository["id"], wanted)
     rows = _object_rows(conn, ids)
     parents = _entry_ids(conn, repository["id"],
                          [r["owner_uuid"] for r in rows.values() if r["owner_uuid"]])
-    paths = full_paths(conn, repository, list(rows))
+    paths = full_paths(access, repository, list(rows))
     creators = _usernames(conn, [r.get("modified_by_user_uuid") for r in rows.values()])
     result: dict[str, Entry] = {}
     for uuid in wanted:
@@ -261,7 +282,7 @@ def load_entry(access: Access, repository_id: str, entry_id: int) -> Entry:
     uuid = found.get(entry_id)
     if uuid is None or not readable(access, [uuid]):
         raise NotFoundError(f"Entry {entry_id} not found")
-    entry = describe(access.conn, repository, [uuid]).get(uuid)
+    entry = describe(access, repository, [uuid]).get(uuid)
     if entry is None:
         raise NotFoundError(f"Entry {entry_id} not found")
     return entry
@@ -292,7 +313,7 @@ def children(access: Access, repository_id: str, folder_id: int) -> list[Entry]:
     ]
     visible = readable(access, child_uuids)
     repository = get_repository(conn, repository_id)
-    described = describe(conn, repository, [u for u in child_uuids if u in visible])
+    described = describe(access, repository, [u for u in child_uuids if u in visible])
     return sorted(described.values(), key=lambda e: e.entry_id)
 
 
@@ -403,13 +424,32 @@ def split_path(full_path: str) -> list[str]:
     return [p for p in full_path.replace("/", "\\").split("\\") if p != ""]
 
 
+def _hidden_child(conn: Connection, repository_id: str, parent_uuid: str, part: str, *,
+                  documents: bool) -> str | None:
+    """The child of ``parent_uuid`` that a :data:`HIDDEN_SEGMENT` path part names, if any
+    (a folder, or with ``documents`` also a document)."""
+    match = _HIDDEN_SEGMENT.fullmatch(part)
+    if match is None:
+        return None
+    uuid = uuids_of_entries(conn, repository_id, [int(match.group(1))]).get(int(match.group(1)))
+    if uuid is None:
+        return None
+    row = _object_rows(conn, [uuid]).get(uuid)
+    if row is None or row["owner_uuid"] != parent_uuid:
+        return None
+    if row["_kind"] == "Folder" or (documents and row["_kind"] == "Document"):
+        return uuid
+    return None
+
+
 def by_path(access: Access, repository_id: str, full_path: str, *,
             fallback_to_closest_ancestor: bool = False) -> tuple[Entry | None, Entry | None]:
     """Resolve a full path to ``(entry, None)``, or ``(None, closest readable ancestor)``.
 
-    Intermediate folders need not be readable (their names already show in the ``fullPath`` of
-    readable descendants), but the answer is always a readable entry, and a missing or
-    unreadable target gives the same answer, so probing a path reveals nothing hidden.
+    Intermediate folders need not be readable: a part may name one by its name or, as the
+    ``fullPath`` of a readable descendant shows it, by :data:`HIDDEN_SEGMENT`. The answer is
+    always a readable entry, and a missing or unreadable target gives the same answer, so
+    probing a path reveals nothing hidden.
     """
     conn = access.conn
     repository = get_repository(conn, repository_id)
@@ -432,6 +472,10 @@ def by_path(access: Access, repository_id: str, full_path: str, *,
                 )
             ]
         if not candidates:
+            hidden = _hidden_child(conn, repository_id, current, part,
+                                   documents=index == len(parts) - 1)
+            candidates = [hidden] if hidden is not None else []
+        if not candidates:
             break
         if index == len(parts) - 1:
             visible = readable(access, candidates)
@@ -440,13 +484,13 @@ def by_path(access: Access, repository_id: str, full_path: str, *,
         chain.append(current)
     visible_chain = readable(access, chain)
     if len(chain) == len(parts) + 1 and current in visible_chain:
-        entry = describe(conn, repository, [current]).get(current)
+        entry = describe(access, repository, [current]).get(current)
         if entry is not None:
             return entry, None
     ancestors = [u for u in chain[: len(parts)] if u in visible_chain]
     if not fallback_to_closest_ancestor or not ancestors:
         raise NotFoundError("No entry exists at the requested path")
-    ancestor = describe(conn, repository, [ancestors[-1]]).get(ancestors[-1])
+    ancestor = describe(access, repository, [ancestors[-1]]).get(ancestors[-1])
     if ancestor is None:
         raise NotFoundError("No entry exists at the requested path")
     return None, ancestor

@@ -134,7 +134,7 @@ def _resolve(access: Access, entry: entry_service.Entry,
         return []
     conn = access.conn
     repository = entry_service.get_repository(conn, entry.repository_id)
-    paths = entry_service.full_paths(conn, repository, {r.other_uuid for r in rows})
+    paths = entry_service.full_paths(access, repository, {r.other_uuid for r in rows})
     paths[entry.uuid] = entry.full_path
     props = _properties_of(conn, [r.id for r in rows])
     return [

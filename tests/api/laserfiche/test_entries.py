@@ -139,3 +139,39 @@ def test_delete_subtree_and_links_and_root(lf: LF) -> None:
     assert lf.get_links(other["id"]).json()["value"] == []
     assert_problem(lf.client.delete(f"{V2}/Entries/1", headers=ADMIN), 403)
     assert_problem(lf.client.delete(f"{V2}/Entries/12345", headers=ADMIN), 404)
+
+
+def test_no_response_names_a_folder_the_caller_cannot_read(lf: LF) -> None:
+    """Entry, children, ByPath and Links responses show an unreadable folder above a shared one
+    as ``<entry id>``; its name appears in none of them."""
+    secret = lf.folder(1, "Secret merger")
+    shared = lf.folder(secret["id"], "Shared")
+    doc = lf.document(shared["id"], "Minutes")
+    public = lf.folder(1, "Public")
+    assert lf.put_links(public["id"], [{"linkDefinitionId": 1, "otherEntryId": doc["id"],
+                                        "isSource": True}]).status_code == 200
+    reader = lf.create_user("reader")
+    lf.grant("reader", lf.uuid_of(shared["id"]), "can_read")
+    lf.grant("reader", lf.uuid_of(public["id"]), "can_read")
+    hidden = f"\\<{secret['id']}>"
+    responses = [
+        lf.client.get(f"{V2}/Entries/{doc['id']}", headers=reader),
+        lf.client.get(f"{V2}/Entries/{shared['id']}/Folder/Children", headers=reader),
+        lf.client.get(f"{V2}/Entries/ByPath", headers=reader,
+                      params={"fullPath": f"{hidden}\\Shared\\Minutes"}),
+        lf.client.get(f"{V2}/Entries/ByPath", headers=reader,
+                      params={"fullPath": f"{hidden}\\Shared\\Gone",
+                              "fallbackToClosestAncestor": "true"}),
+        lf.get_links(public["id"], headers=reader),
+        lf.get_links(doc["id"], headers=reader),
+    ]
+    for response in responses:
+        assert response.status_code == 200, response.text
+        assert "Secret merger" not in response.text
+    assert responses[0].json()["fullPath"] == f"{hidden}\\Shared\\Minutes"
+    assert responses[0].json()["folderPath"] == f"{hidden}\\Shared"
+    assert responses[2].json()["entry"]["id"] == doc["id"]
+    assert responses[3].json()["ancestorEntry"]["id"] == shared["id"]
+    assert responses[4].json()["value"][0]["targetFullPath"] == f"{hidden}\\Shared\\Minutes"
+    admin_view = lf.get_links(public["id"]).json()["value"][0]
+    assert admin_view["targetFullPath"] == "\\Secret merger\\Shared\\Minutes"
