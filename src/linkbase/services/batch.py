@@ -123,7 +123,7 @@ def prepare_links(items: list[Any], on_duplicate: str, caller: Caller | None = N
         return batch
     batch.supplied = [u for _, a in prepared if isinstance(u := a.get("uuid"), str)]
     batch.repeated = len(set(batch.supplied)) != len(batch.supplied)
-    if (caller is not None and well_known is not None and _fast_path_applies(caller, prepared)):
+    if caller is not None and well_known is not None and _fast_path_applies(caller, prepared):
         batch.fast = fast_import.build(prepared, caller.uuid, well_known, dialect or "")
     return batch
 
