@@ -354,9 +354,9 @@ def main(argv: list[str] | None = None) -> int:
         query = build_list_query(COLLECTIONS, limit=1000)
         for user in list_users:
             access = Access(conn, caller(user), WK)
-            list_closure.append(timed(lambda: list_records(conn, access, COLLECTIONS, query)))  # noqa: B023
+            list_closure.append(timed(lambda: list_records(access, COLLECTIONS, query)))  # noqa: B023
             list_cte.append(timed(lambda: cte_list(conn, user)))  # noqa: B023
-            page = list_records(conn, access, COLLECTIONS, query)
+            page = list_records(access, COLLECTIONS, query)
             mismatches += page.items_available != cte_list(conn, user)
     status, spice = try_spicedb(g, [(u, uid("4zz18", i)) for u, i in samples])
 

@@ -47,7 +47,7 @@ def _assert_matches_reference(db: Database) -> None:
         for user in snap.users.values():
             access = Access(conn, caller_for(user), WK)
             for kind in ("links", "groups", "collections", "users"):
-                page = list_records(conn, access, RESOURCES[kind],
+                page = list_records(access, RESOURCES[kind],
                                     build_list_query(RESOURCES[kind], limit=1000))
                 got = {r["uuid"] for r in page.items}
                 assert got == ref.visible(user.uuid, kind), (user.uuid, kind)

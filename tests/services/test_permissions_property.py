@@ -228,7 +228,7 @@ def check(world: World, pairs: bool, explain_all: bool = False) -> None:
         for user in snap.users.values():
             access = Access(conn, caller_for(user), WK)
             for kind in _KINDS:
-                page = list_records(conn, access, RESOURCES[kind], queries[kind])
+                page = list_records(access, RESOURCES[kind], queries[kind])
                 got = {row["uuid"] for row in page.items}
                 want = ref.visible(user.uuid, kind)
                 assert got == want, (user, kind, "extra", got - want, "missing", want - got)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from linkbase.services.context import Caller, Services
-from linkbase.services.tokens import authenticate
+from linkbase.services.tokens import authenticate_bearer
 
 
 def bearer_from_header(authorization: str | None) -> str | None:
@@ -28,8 +28,5 @@ def token_from_params(params: Mapping[str, object]) -> str | None:
 
 
 def resolve_caller(services: Services, token: str | None) -> Caller | None:
-    """Authenticate ``token`` against the database (None when missing or invalid)."""
-    if not token:
-        return None
-    with services.db.read() as conn:
-        return authenticate(conn, services.well_known, token, services.settings.system_root_token)
+    """Authenticate ``token`` (None when missing or invalid)."""
+    return authenticate_bearer(services, token)

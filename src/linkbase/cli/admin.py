@@ -9,14 +9,11 @@ from __future__ import annotations
 import sys
 from typing import Annotated, Any, NoReturn
 
-import sqlalchemy as sa
 import typer
 
 from linkbase.cli.serve import DatabaseOption, _settings
 from linkbase.domain.errors import LinkbaseError
-from linkbase.domain.timestamps import now_micros
-from linkbase.domain.uuids import WellKnown
-from linkbase.services.context import Caller
+from linkbase.services.context import Services, system_caller
 
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage users locally.", no_args_is_help=True)
@@ -28,10 +25,6 @@ definition_app = typer.Typer(help="Manage Laserfiche link definitions.", no_args
 def _fail(message: str) -> NoReturn:
     print(f"linkbase: {message}", file=sys.stderr)
     raise typer.Exit(1)
-
-
-def _system_caller(wk: WellKnown) -> Caller:
-    return Caller(uuid=wk.system_user, is_admin=True, is_active=True, username="root")
 
 
 @db_app.command("upgrade")
@@ -59,23 +52,20 @@ def db_current(database: DatabaseOption = None) -> None:
     print(current_revision(Database(_settings(database).database_url).engine))
 
 
-def _find_user(conn: sa.Connection, user: str) -> dict[str, Any]:
-    """A user by uuid, username or email; exits with a one-line error when there is none."""
-    from linkbase.services.users import find_user_by_login
-    from linkbase.storage import tables
-
-    row = conn.execute(sa.select(tables.users).where(tables.users.c.uuid == user)).first()
-    found = dict(row._mapping) if row else find_user_by_login(conn, user)
-    if found is None:
-        _fail(f"no such user '{user}'")
-    return found
-
-
-def _open(database: str | None) -> tuple[object, WellKnown]:
+def _open(database: str | None) -> Services:
+    """The services of the database named on the command line, migrated and seeded."""
     from linkbase.bootstrap import prepare_database
 
     settings = _settings(database)
-    return prepare_database(settings), WellKnown(settings.cluster_id)
+    return Services(prepare_database(settings), settings)
+
+
+def _run(action: Any) -> Any:
+    """Run a service call; a domain error becomes a one-line message and exit status 1."""
+    try:
+        return action()
+    except LinkbaseError as exc:
+        _fail(str(exc))
 
 
 @user_app.command("create")
@@ -93,23 +83,12 @@ def user_create(
 
     Example: linkbase user create alice --email alice@example.com --password s3cret
     """
-    from linkbase.services.permissions import Access
-    from linkbase.services.users import create_user
-    from linkbase.storage.database import Database
+    from linkbase.services.users import add_user
 
-    db, wk = _open(database)
-    assert isinstance(db, Database)
-    try:
-        with db.write() as conn:
-            record = create_user(
-                Access(conn, _system_caller(wk), wk),
-                {"username": username, "email": email, "first_name": first_name,
-                 "last_name": last_name, "is_admin": admin},
-                password=password,
-            )
-    except LinkbaseError as exc:
-        _fail(str(exc))
-        return
+    services = _open(database)
+    attrs = {"username": username, "email": email, "first_name": first_name,
+             "last_name": last_name, "is_admin": admin}
+    record = _run(lambda: add_user(services, attrs, password=password))
     print(record["uuid"])
 
 
@@ -119,16 +98,11 @@ def user_list(database: DatabaseOption = None) -> None:
 
     Example: linkbase user list
     """
-    from linkbase.storage import tables
-    from linkbase.storage.database import Database
+    from linkbase.services.users import all_users
 
-    db, _wk = _open(database)
-    assert isinstance(db, Database)
-    with db.read() as conn:
-        rows = conn.execute(sa.select(tables.users).order_by(tables.users.c.created_at))
-        for row in rows:
-            print(f"{row.uuid}\t{row.username or ''}\t{row.email or ''}\t"
-                  f"{'admin' if row.is_admin else '-'}\t{'active' if row.is_active else '-'}")
+    for row in all_users(_open(database)):
+        print(f"{row['uuid']}\t{row['username'] or ''}\t{row['email'] or ''}\t"
+              f"{'admin' if row['is_admin'] else '-'}\t{'active' if row['is_active'] else '-'}")
 
 
 @user_app.command("set-password")
@@ -142,14 +116,10 @@ def user_set_password(
 
     Example: linkbase user set-password alice --password s3cret
     """
-    from linkbase.services.users import set_password
-    from linkbase.storage.database import Database
+    from linkbase.services.users import change_password
 
-    db, _wk = _open(database)
-    assert isinstance(db, Database)
-    with db.write() as conn:
-        found = _find_user(conn, user)
-        set_password(conn, found["uuid"], password)
+    services = _open(database)
+    found = _run(lambda: change_password(services, user, password))
     print(found["uuid"])
 
 
@@ -163,17 +133,10 @@ def token_create(
 
     Example: linkbase token create alice --expires-in 86400
     """
-    from linkbase.services.tokens import issue_token
-    from linkbase.storage.database import Database
+    from linkbase.services.tokens import issue_for
 
-    db, wk = _open(database)
-    assert isinstance(db, Database)
-    with db.write() as conn:
-        found = _find_user(conn, user)
-        expires = now_micros() + expires_in * 1_000_000 if expires_in is not None else None
-        record = issue_token(conn, wk, found["uuid"], actor_uuid=wk.system_user,
-                             expires_at=expires)
-    print(record["api_token"])
+    services = _open(database)
+    print(_run(lambda: issue_for(services, user, expires_in)))
 
 
 @repository_app.command("create")
@@ -186,16 +149,11 @@ def repository_create(
 
     Example: linkbase repository create r-legal --name "Legal"
     """
-    from linkbase.services.repositories import create_repository_with_root
-    from linkbase.storage.database import Database
+    from linkbase.services.repositories import add_repository
 
-    db, wk = _open(database)
-    assert isinstance(db, Database)
-    try:
-        with db.write() as conn:
-            create_repository_with_root(conn, wk, repository_id, name or repository_id)
-    except LinkbaseError as exc:
-        _fail(str(exc))
+    services = _open(database)
+    caller = system_caller(services.well_known)
+    _run(lambda: add_repository(services, caller, repository_id, name or repository_id))
     print(repository_id)
 
 
@@ -210,17 +168,12 @@ def definition_create(
 
     Example: linkbase link-definition create Contract Amendment "Contract Amendment"
     """
-    from linkbase.services.link_definitions import create_link_definition
-    from linkbase.storage.database import Database
+    from linkbase.services.link_definitions import add_definition
 
-    db, _wk = _open(database)
-    assert isinstance(db, Database)
-    try:
-        with db.write() as conn:
-            definition = create_link_definition(conn, source_label, target_label, description)
-    except LinkbaseError as exc:
-        _fail(str(exc))
-        return
+    services = _open(database)
+    caller = system_caller(services.well_known)
+    definition = _run(lambda: add_definition(services, caller, source_label, target_label,
+                                             description))
     print(definition["id"])
 
 
@@ -230,16 +183,12 @@ def definition_list(database: DatabaseOption = None) -> None:
 
     Example: linkbase link-definition list
     """
-    from linkbase.storage import tables
-    from linkbase.storage.database import Database
+    from linkbase.services.link_definitions import all_definitions
 
-    db, _wk = _open(database)
-    assert isinstance(db, Database)
-    with db.read() as conn:
-        for row in conn.execute(
-            sa.select(tables.link_definitions).order_by(tables.link_definitions.c.id)
-        ):
-            print(f"{row.id}\t{row.source_label}\t{row.target_label}\t{row.description}")
+    services = _open(database)
+    for row in all_definitions(services, system_caller(services.well_known)):
+        print(f"{row['id']}\t{row['source_label']}\t{row['target_label']}\t"
+              f"{row['description']}")
 
 
 def register(app: typer.Typer) -> None:

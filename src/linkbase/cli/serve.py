@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from linkbase.settings import Settings
+
+if TYPE_CHECKING:
+    from linkbase.storage.database import Database
 
 DatabaseOption = Annotated[
     str | None,
@@ -47,27 +50,14 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
-def _first_start_token(settings: Settings, db: object) -> None:
+def _first_start_token(settings: Settings, db: Database) -> None:
     """Without LINKBASE_SYSTEM_ROOT_TOKEN, print an admin token once, on the first start."""
-    import sqlalchemy as sa
+    from linkbase.services.context import Services
+    from linkbase.services.tokens import first_start_token
 
-    from linkbase.domain.uuids import WellKnown
-    from linkbase.services.tokens import issue_token
-    from linkbase.storage import tables
-    from linkbase.storage.database import Database
-
-    assert isinstance(db, Database)
-    wk = WellKnown(settings.cluster_id)
-    with db.write() as conn:
-        existing = conn.execute(
-            sa.select(tables.api_client_authorizations.c.uuid).where(
-                tables.api_client_authorizations.c.owner_uuid == wk.system_user
-            )
-        ).first()
-        if existing is not None:
-            return
-        record = issue_token(conn, wk, wk.system_user, actor_uuid=wk.system_user)
-    print(f"Admin token (shown once): {record['api_token']}", file=sys.stderr, flush=True)
+    token = first_start_token(Services(db, settings))
+    if token is not None:
+        print(f"Admin token (shown once): {token}", file=sys.stderr, flush=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -18,9 +18,10 @@ import orjson
 from linkbase.domain import uuids
 from linkbase.domain.errors import InvalidArgumentError, LinkbaseError
 from linkbase.domain.resources import LINKS
+from linkbase.gc_pause import gc_paused
 from linkbase.services import fast_import
 from linkbase.services import links as link_service
-from linkbase.services.context import Caller
+from linkbase.services.context import Caller, Services
 from linkbase.services.permissions import Access
 from linkbase.services.validation import IGNORED, clean_attrs
 from linkbase.storage import bulk
@@ -131,6 +132,57 @@ def prepare_links(items: list[Any], on_duplicate: str, caller: Caller | None = N
 def _fast_path_applies(caller: Caller, items: list[fast_import.Item]) -> bool:
     special = fast_import.OWN_RULES
     return caller.is_admin and all(a.get("link_class") not in special for _, a in items)
+
+
+@dataclass
+class ImportOutcome:
+    """The answer to one bulk import request."""
+
+    created: int
+    updated: int
+    skipped: int
+    errors: list[dict[str, Any]]
+    committed: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """The wire form of ``POST /linkbase/v1/links/batch``."""
+        return {"created": self.created, "updated": self.updated, "skipped": self.skipped,
+                "errors": self.errors, "committed": self.committed}
+
+
+class _Refused(Exception):
+    """Raised inside the transaction to roll back a batch that had rejected items."""
+
+    def __init__(self, result: BatchResult) -> None:
+        super().__init__("batch refused")
+        self.result = result
+
+
+def _apply_or_refuse(access: Access, batch: PreparedBatch) -> BatchResult:
+    result = apply_links(access, batch)
+    if result.errors:
+        raise _Refused(result)
+    return result
+
+
+def import_batch(services: Services, caller: Caller, items: list[Any],
+                 on_duplicate: str) -> ImportOutcome:
+    """Use case: one all-or-nothing bulk import request (``linkbase import`` sends these).
+
+    The batch is validated and prepared before the write transaction, so another batch can
+    write meanwhile; the transaction then only checks it against the database and writes it.
+    """
+    with gc_paused():
+        batch = prepare_links(items, on_duplicate, caller, services.well_known,
+                              services.db.dialect)
+        del items  # the prepared batch holds what is needed; free the rest early
+        if batch.errors:
+            return ImportOutcome(0, 0, 0, batch.errors, False)
+        try:
+            result = services.uow.write(caller, _apply_or_refuse, batch)
+        except _Refused as refused:
+            return ImportOutcome(0, 0, 0, refused.result.errors, False)
+    return ImportOutcome(result.created, result.updated, result.skipped, [], True)
 
 
 def import_links(access: Access, items: list[Any], on_duplicate: str) -> BatchResult:

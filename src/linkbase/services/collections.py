@@ -10,13 +10,14 @@ from linkbase.domain.errors import InvalidArgumentError, NotFoundError, Permissi
 from linkbase.domain.levels import Level
 from linkbase.domain.resources import COLLECTIONS
 from linkbase.services import entries_hooks, ownership
-from linkbase.services.deletion import delete_objects
+from linkbase.services.deletion import delete_objects, may_remove_edges
 from linkbase.services.naming import check_path_name, unique_name
 from linkbase.services.permissions import Access
 from linkbase.services.records import fetch_record, insert_record, update_record
 from linkbase.services.validation import clean_attrs, prepare_update
 from linkbase.storage import tables
 from linkbase.storage.closure import closure_change
+from linkbase.storage.locks import lock_permission_graph
 
 
 def portable_data_hash(manifest_text: str) -> str:
@@ -25,9 +26,9 @@ def portable_data_hash(manifest_text: str) -> str:
     return f"{hashlib.md5(data).hexdigest()}+{len(data)}"
 
 
-def get_collection(access: Access, uuid: str) -> dict[str, Any]:
-    """A collection the caller may read (404 otherwise)."""
-    row = fetch_record(access.conn, tables.collections, uuid)
+def get_collection(access: Access, uuid: str, *, for_update: bool = False) -> dict[str, Any]:
+    """A collection the caller may read (404 otherwise); ``for_update`` locks it."""
+    row = fetch_record(access.conn, tables.collections, uuid, for_update=for_update)
     if row is None or not access.readable_row("collections", row):
         raise NotFoundError()
     return row
@@ -80,7 +81,8 @@ def update_collection(access: Access, uuid: str, attrs: dict[str, Any], *,
                       ensure_unique_name: bool = False) -> dict[str, Any]:
     """Update a collection (write needed; moving needs write on the new owner)."""
     conn = access.conn
-    attrs, current = prepare_update(COLLECTIONS, attrs, uuid, lambda u: get_collection(access, u))
+    attrs, current = prepare_update(COLLECTIONS, attrs, uuid,
+                                    lambda u: get_collection(access, u, for_update=True))
     manifest = attrs.get("manifest_text", current["manifest_text"]) or ""
     attrs["manifest_text"] = manifest
     attrs["portable_data_hash"] = _check_manifest(attrs, manifest)
@@ -106,7 +108,9 @@ def update_collection(access: Access, uuid: str, attrs: dict[str, Any], *,
 
 def delete_collection(access: Access, uuid: str) -> dict[str, Any]:
     """Delete a collection and every link pointing at it."""
-    current = get_collection(access, uuid)
+    if may_remove_edges(access.conn, [uuid]):
+        lock_permission_graph(access.conn)  # grants on it go too; the graph lock comes first
+    current = get_collection(access, uuid, for_update=True)
     ownership.require_active(access)
     if not access.can(Level.WRITE, uuid, current["owner_uuid"]):
         raise PermissionDeniedError("Forbidden")

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from linkbase.domain import uuids
 from linkbase.domain.query import ListQuery
 from linkbase.domain.resources import COMPUTED_PERMISSIONS
+from linkbase.services.context import Caller, Services
 from linkbase.services.listing import ListPage, list_rows
 from linkbase.services.permissions import Access, is_kind, least
 from linkbase.storage import tables
@@ -64,3 +65,8 @@ def list_computed_permissions(access: Access, query: ListQuery) -> ListPage:
     """The list method: admins see all rows, other callers their own."""
     mine = None if access.caller.is_admin else access.caller.uuid
     return list_rows(access.conn, computed_permissions(mine), COMPUTED_PERMISSIONS, query)
+
+
+def list_page(services: Services, caller: Caller, query: ListQuery) -> ListPage:
+    """Use case: :func:`list_computed_permissions` in one read snapshot."""
+    return services.uow.read(caller, list_computed_permissions, query)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from linkbase.domain.uuids import WellKnown
 from linkbase.settings import Settings
 from linkbase.storage.database import Database
+
+if TYPE_CHECKING:
+    from linkbase.services.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -24,12 +28,24 @@ class Caller:
     user: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
+def system_caller(well_known: WellKnown) -> Caller:
+    """The server acting on its own authority (the system user, admin)."""
+    return Caller(uuid=well_known.system_user, is_admin=True, is_active=True, username="root")
+
+
 @dataclass
 class Services:
     """The database and configuration shared by every service call."""
 
     db: Database
     settings: Settings
+
+    @cached_property
+    def uow(self) -> UnitOfWork:
+        """The unit of work every use case runs its transactions through."""
+        from linkbase.services.unit_of_work import UnitOfWork
+
+        return UnitOfWork(self.db, self.well_known)
 
     @property
     def well_known(self) -> WellKnown:

@@ -31,6 +31,7 @@ from linkbase.domain.levels import Level
 from linkbase.services import collections as collection_service
 from linkbase.services import groups as group_service
 from linkbase.services import ownership
+from linkbase.services.context import Caller, Services
 from linkbase.services.permissions import Access
 from linkbase.storage import tables
 
@@ -494,3 +495,45 @@ def by_path(access: Access, repository_id: str, full_path: str, *,
     if ancestor is None:
         raise NotFoundError("No entry exists at the requested path")
     return None, ancestor
+
+
+# -- use cases (one transaction each) ------------------------------------------------------
+
+
+def get_entry(services: Services, caller: Caller, repository_id: str, entry_id: int) -> Entry:
+    """Use case: :func:`load_entry`."""
+    return services.uow.read(caller, load_entry, repository_id, entry_id)
+
+
+def find_by_path(services: Services, caller: Caller, repository_id: str, full_path: str, *,
+                 fallback_to_closest_ancestor: bool = False
+                 ) -> tuple[Entry | None, Entry | None]:
+    """Use case: :func:`by_path`."""
+    return services.uow.read(caller, by_path, repository_id, full_path,
+                             fallback_to_closest_ancestor=fallback_to_closest_ancestor)
+
+
+def list_children(services: Services, caller: Caller, repository_id: str,
+                  folder_id: int) -> list[Entry]:
+    """Use case: :func:`children`."""
+    return services.uow.read(caller, children, repository_id, folder_id)
+
+
+def add_folder(services: Services, caller: Caller, repository_id: str, parent_id: int,
+               name: object, *, auto_rename: bool = False) -> Entry:
+    """Use case: :func:`create_folder`."""
+    return services.uow.write(caller, create_folder, repository_id, parent_id, name,
+                              auto_rename=auto_rename)
+
+
+def add_document(services: Services, caller: Caller, repository_id: str, parent_id: int,
+                 name: object, properties: dict[str, Any] | None = None, *,
+                 auto_rename: bool = False) -> Entry:
+    """Use case: :func:`create_document`."""
+    return services.uow.write(caller, create_document, repository_id, parent_id, name,
+                              properties, auto_rename=auto_rename)
+
+
+def remove_entry(services: Services, caller: Caller, repository_id: str, entry_id: int) -> str:
+    """Use case: :func:`delete_entry`; returns the task id."""
+    return services.uow.write(caller, delete_entry, repository_id, entry_id)

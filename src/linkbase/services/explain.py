@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from linkbase.domain import uuids
 from linkbase.domain.errors import InvalidArgumentError, NotFoundError, PermissionDeniedError
 from linkbase.domain.levels import NAME_BY_LEVEL, Level
-from linkbase.services.context import Caller
+from linkbase.services.context import Caller, Services
 from linkbase.services.permissions import Access
 from linkbase.storage import tables
 
@@ -231,3 +231,9 @@ def explain_request(access: Access, user_uuid: str, target_uuid: str) -> Explana
     subject = Caller(uuid=user_uuid, is_admin=bool(row["is_admin"]),
                      is_active=bool(row["is_active"]))
     return explain(access, subject, target_uuid)
+
+
+def explain_for(services: Services, caller: Caller, user_uuid: str,
+                target_uuid: str) -> Explanation:
+    """Use case: :func:`explain_request` in one read snapshot."""
+    return services.uow.read(caller, explain_request, user_uuid, target_uuid)

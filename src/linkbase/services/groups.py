@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from linkbase import checkpoints
 from linkbase.domain import uuids
 from linkbase.domain.errors import InvalidArgumentError, NotFoundError, PermissionDeniedError
 from linkbase.domain.levels import Level
@@ -17,13 +18,14 @@ from linkbase.services.records import fetch_record, insert_record, update_record
 from linkbase.services.validation import clean_attrs, prepare_update
 from linkbase.storage import tables
 from linkbase.storage.closure import closure_change
+from linkbase.storage.locks import lock_permission_graph
 
 GROUP_CLASSES = ("project", "role", "filter")
 
 
-def get_group(access: Access, uuid: str) -> dict[str, Any]:
-    """A group the caller may read (404 otherwise)."""
-    row = fetch_record(access.conn, tables.groups, uuid)
+def get_group(access: Access, uuid: str, *, for_update: bool = False) -> dict[str, Any]:
+    """A group the caller may read (404 otherwise); ``for_update`` locks it."""
+    row = fetch_record(access.conn, tables.groups, uuid, for_update=for_update)
     if row is None or not access.readable_row("groups", row):
         raise NotFoundError()
     return row
@@ -53,6 +55,8 @@ def create_group(access: Access, attrs: dict[str, Any], *, ensure_unique_name: b
     """Create a project, role or filter group."""
     conn = access.conn
     attrs = clean_attrs(GROUPS, attrs)
+    # Every group is the head of its ownership edge (and a role of its manager's grant).
+    lock_permission_graph(conn)
     group_class = attrs.get("group_class")
     if group_class not in GROUP_CLASSES:
         raise InvalidArgumentError("Group class is not included in the list")
@@ -114,7 +118,12 @@ def update_group(access: Access, uuid: str, attrs: dict[str, Any], *,
                  ensure_unique_name: bool = False) -> dict[str, Any]:
     """Update a group: projects/filters need write, roles manage; class is immutable."""
     conn = access.conn
-    attrs, current = prepare_update(GROUPS, attrs, uuid, lambda u: get_group(access, u))
+    if "owner_uuid" in attrs:
+        # A move changes the ownership edge; the cycle check below must see every committed
+        # move and no move may happen between it and ours.
+        lock_permission_graph(conn)
+    attrs, current = prepare_update(GROUPS, attrs, uuid,
+                                    lambda u: get_group(access, u, for_update=True))
     if "group_class" in attrs and attrs["group_class"] != current["group_class"]:
         raise InvalidArgumentError("group_class cannot be modified")
     is_role = current["group_class"] == "role"
@@ -133,6 +142,7 @@ def update_group(access: Access, uuid: str, attrs: dict[str, Any], *,
             raise InvalidArgumentError("Owner uuid can't be blank")
         ownership.check_owner(access, new_owner)
         ownership.check_no_cycle(access, uuid, new_owner)
+        checkpoints.reach("groups.cycle_checked")
     ownership.require_active(access)
     needed = Level.MANAGE if is_role else Level.WRITE
     if not access.can(needed, uuid, current["owner_uuid"]):
@@ -150,7 +160,8 @@ def update_group(access: Access, uuid: str, attrs: dict[str, Any], *,
 
 def delete_group(access: Access, uuid: str) -> dict[str, Any]:
     """Delete a group and (for a project) everything it owns."""
-    current = get_group(access, uuid)
+    lock_permission_graph(access.conn)
+    current = get_group(access, uuid, for_update=True)
     ownership.require_active(access)
     needed = Level.MANAGE if current["group_class"] == "role" else Level.WRITE
     if not access.can(needed, uuid, current["owner_uuid"]):

@@ -23,6 +23,7 @@ from linkbase.domain import uuids
 from linkbase.domain.errors import InvalidArgumentError, NotFoundError, PayloadTooLargeError
 from linkbase.domain.levels import Level
 from linkbase.services import entries as entry_service
+from linkbase.services.context import Caller, Services
 from linkbase.services.deletion import delete_objects
 from linkbase.services.permissions import Access
 from linkbase.services.records import insert_record, update_record
@@ -280,3 +281,21 @@ def _link_rows(conn: Connection, ids: list[int]) -> list[dict[str, Any]]:
         rows.extend(dict(r._mapping) for r in conn.execute(
             sa.select(_links).where(_links.c.id.in_(chunk))))
     return rows
+
+
+# -- use cases (one transaction each) ------------------------------------------------------
+
+
+def page_of_links(services: Services, caller: Caller, repository_id: str, entry_id: int, *,
+                  order: Sequence[tuple[str, bool]] = (), offset: int = 0,
+                  limit: int | None = None, count: bool = False) -> LinkPage:
+    """Use case: :func:`list_links` in one read snapshot."""
+    return services.uow.read(caller, list_links, repository_id, entry_id, order=order,
+                             offset=offset, limit=limit, count=count)
+
+
+def replace_links(services: Services, caller: Caller, repository_id: str, entry_id: int,
+                  specs: Sequence[LinkSpec]) -> list[EntryLink]:
+    """Use case: :func:`set_links` as one transaction (retried if it loses a race)."""
+    return services.uow.write(caller, set_links, repository_id, entry_id, specs,
+                              max_links=services.settings.max_batch_links)

@@ -7,7 +7,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from linkbase.domain.errors import ConflictError, InvalidArgumentError, NotFoundError
+from linkbase.domain.errors import (
+    ConflictError,
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from linkbase.services.context import Caller, Services
+from linkbase.services.permissions import Access
 from linkbase.storage import tables
 
 _defs = tables.link_definitions
@@ -42,3 +49,42 @@ def get_link_definition(conn: Connection, definition_id: int) -> dict[str, Any]:
     if row is None:
         raise NotFoundError("Link definition not found")
     return dict(row._mapping)
+
+
+# -- use cases (one transaction each) ------------------------------------------------------
+
+
+def _in_repository(access: Access, repository_id: str, definition_id: int | None
+                   ) -> list[dict[str, Any]]:
+    from linkbase.services.entries import get_repository
+
+    get_repository(access.conn, repository_id)
+    if definition_id is None:
+        return list_link_definitions(access.conn)
+    return [get_link_definition(access.conn, definition_id)]
+
+
+def for_repository(services: Services, caller: Caller, repository_id: str
+                   ) -> list[dict[str, Any]]:
+    """Use case: every definition, as seen from a repository (NotFoundError if unknown)."""
+    return services.uow.read(caller, _in_repository, repository_id, None)
+
+
+def one_for_repository(services: Services, caller: Caller, repository_id: str,
+                       definition_id: int) -> dict[str, Any]:
+    """Use case: one definition, as seen from a repository."""
+    return services.uow.read(caller, _in_repository, repository_id, definition_id)[0]
+
+
+def all_definitions(services: Services, caller: Caller) -> list[dict[str, Any]]:
+    """Use case: every definition (any authenticated caller)."""
+    return services.uow.read(caller, lambda access: list_link_definitions(access.conn))
+
+
+def add_definition(services: Services, caller: Caller, source_label: str, target_label: str,
+                   description: str) -> dict[str, Any]:
+    """Use case: add a definition (admins only)."""
+    if not caller.is_admin:
+        raise PermissionDeniedError("Forbidden")
+    return services.uow.write(caller, lambda access: create_link_definition(
+        access.conn, source_label, target_label, description))

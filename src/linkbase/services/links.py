@@ -12,17 +12,20 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from linkbase import checkpoints
 from linkbase.domain import uuids
 from linkbase.domain.errors import InvalidArgumentError, NotFoundError, PermissionDeniedError
 from linkbase.domain.levels import LADDER_NAMES, PERMISSION_NAMES, Level, level_of_name
 from linkbase.domain.resources import LINKS
 from linkbase.services import ownership
-from linkbase.services.deletion import delete_objects
+from linkbase.services.context import Caller, Services
+from linkbase.services.deletion import delete_objects, may_remove_edges
 from linkbase.services.permissions import Access
 from linkbase.services.records import fetch_record, insert_record, update_record
 from linkbase.services.validation import clean_attrs, prepare_update
 from linkbase.storage import tables
 from linkbase.storage.closure import ClosureChange, closure_change
+from linkbase.storage.locks import lock_permission_graph
 
 _links = tables.links
 
@@ -51,12 +54,30 @@ def _check_kinds(attrs: dict[str, Any], merged: dict[str, Any]) -> None:
             )
 
 
-def get_link(access: Access, uuid: str) -> dict[str, Any]:
-    """A link the caller may see (404 otherwise)."""
-    row = fetch_record(access.conn, _links, uuid)
+def get_link(access: Access, uuid: str, *, for_update: bool = False) -> dict[str, Any]:
+    """A link the caller may see (404 otherwise); ``for_update`` locks it (see
+    ``records.fetch_record``)."""
+    row = fetch_record(access.conn, _links, uuid, for_update=for_update)
     if row is None or not access.readable_row("links", row):
         raise NotFoundError()
     return row
+
+
+def _lock_for_change(access: Access, uuid: str, *, deleting: bool = False) -> dict[str, Any]:
+    """Locate a link to update or delete, taking the locks its change needs in lock order.
+
+    A permission link's change touches the permission graph, so the graph lock comes first (its
+    class cannot change, so an unlocked look at it decides; deleting any link may also remove
+    grants on it); then the row itself is locked, so concurrent changes of one link apply one
+    after the other (the last writer wins).
+    """
+    peek = fetch_record(access.conn, _links, uuid)
+    if peek is not None and (
+        peek["link_class"] == "permission"
+        or (deleting and may_remove_edges(access.conn, [uuid]))
+    ):
+        lock_permission_graph(access.conn)
+    return get_link(access, uuid, for_update=True)
 
 
 def _check_permission_ends(access: Access, link: dict[str, Any]) -> None:
@@ -139,9 +160,13 @@ def create_link(access: Access, attrs: dict[str, Any], *, change: ClosureChange 
     if link["link_class"] == "name":
         raise InvalidArgumentError("Name Name links are obsolete")
     if link["link_class"] == "permission":
+        # Before any check: the checks and the dedupe below must see every grant committed
+        # before, and no other grant may be created between them and the insert.
+        lock_permission_graph(conn)
         _check_permission_ends(access, link)
         _require_manage_head(access, link["head_uuid"])
         existing = _existing_grant(conn, link)
+        checkpoints.reach("links.grant_checked")
         if existing is not None:
             return _upgrade_existing(access, existing, link, attrs, change)
         link["owner_uuid"] = access.wk.system_user
@@ -217,7 +242,7 @@ def _upgrade_existing(access: Access, existing: dict[str, Any], link: dict[str, 
 def update_link(access: Access, uuid: str, attrs: dict[str, Any]) -> dict[str, Any]:
     """Update a link (§5.5): non-permission links need write; permission links only change level."""
     conn = access.conn
-    attrs, current = prepare_update(LINKS, attrs, uuid, lambda u: get_link(access, u))
+    attrs, current = prepare_update(LINKS, attrs, uuid, lambda u: _lock_for_change(access, u))
     attrs = _normalise(attrs)
     merged = {**current, **attrs}
     _check_kinds(attrs, merged)
@@ -273,7 +298,7 @@ def _merge_duplicates(access: Access, record: dict[str, Any], change: ClosureCha
 def delete_link(access: Access, uuid: str) -> dict[str, Any]:
     """Delete a link with the permission cascade (§5.6) and the §6 cascade; returns it as it was."""
     conn = access.conn
-    current = get_link(access, uuid)
+    current = _lock_for_change(access, uuid, deleting=True)
     if current["link_class"] == "permission":
         _require_manage_head(access, current["head_uuid"])
         doomed = [current["uuid"]]
@@ -289,6 +314,11 @@ def delete_link(access: Access, uuid: str) -> dict[str, Any]:
     with closure_change(conn) as change:
         delete_objects(conn, change, set(doomed))
     return current
+
+
+def permissions_on(services: Services, caller: Caller, uuid: str) -> list[dict[str, Any]]:
+    """Use case: :func:`get_permissions` in one read snapshot."""
+    return services.uow.read(caller, get_permissions, uuid)
 
 
 def get_permissions(access: Access, uuid: str) -> list[dict[str, Any]]:

@@ -42,7 +42,7 @@ class ListPage:
     offset: int
 
 
-def list_records(conn: Connection, access: Access, resource: Resource, query: ListQuery,
+def list_records(access: Access, resource: Resource, query: ListQuery,
                  extra: ColumnElement[bool] | None = None) -> ListPage:
     """Evaluate ``query`` over the rows of ``resource`` the caller may read."""
     table = TABLE_BY_RESOURCE[resource.name]
@@ -52,7 +52,7 @@ def list_records(conn: Connection, access: Access, resource: Resource, query: Li
         conditions.append(visible)
     if extra is not None:
         conditions.append(extra)
-    return list_rows(conn, table, resource, query, conditions)
+    return list_rows(access.conn, table, resource, query, conditions)
 
 
 def list_rows(conn: Connection, table: sa.FromClause, resource: Resource, query: ListQuery,

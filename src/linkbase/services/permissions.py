@@ -46,7 +46,7 @@ from linkbase.domain.levels import Level
 from linkbase.domain.resources import RESOURCE_BY_INFIX, Resource
 from linkbase.domain.uuids import WellKnown
 from linkbase.services.context import Caller
-from linkbase.storage import tables
+from linkbase.storage import locks, tables
 
 TABLE_BY_RESOURCE: dict[str, sa.Table] = {
     "links": tables.links,
@@ -239,6 +239,8 @@ class Access:
         self.conn = conn
         self.caller = caller
         self.wk = well_known
+        #: Inside a write transaction (lookups then lock what they find, see :meth:`lookup`).
+        self.writing = locks.is_writing(conn)
 
     # -- building blocks ---------------------------------------------------------------
 
@@ -272,11 +274,19 @@ class Access:
         return self.level_on(uuid, owner_uuid) >= level
 
     def lookup(self, uuid: str | None) -> dict[str, Any] | None:
-        """The stored row named by ``uuid`` (any stored kind), or None."""
+        """The stored row named by ``uuid`` (any stored kind), or None.
+
+        In a write transaction the row is locked ``FOR KEY SHARE`` (``storage.locks``): whatever
+        this transaction checks it against (an owner, a link end) cannot be deleted under it, and
+        a concurrent delete that got there first is waited for, so the check sees it gone.
+        """
         table = table_of_uuid(uuid)
         if table is None:
             return None
-        row = self.conn.execute(sa.select(table).where(table.c.uuid == uuid)).first()
+        query = sa.select(table).where(table.c.uuid == uuid)
+        if self.writing and self.conn.dialect.name == "postgresql":
+            query = query.with_for_update(read=True, key_share=True)
+        row = self.conn.execute(query).first()
         return dict(row._mapping) if row is not None else None
 
     def readable_row(self, resource_name: str, row: dict[str, Any]) -> bool:

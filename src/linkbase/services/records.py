@@ -90,7 +90,15 @@ def update_record(conn: Connection, table: sa.Table, current: dict[str, Any],
     return updated
 
 
-def fetch_record(conn: Connection, table: sa.Table, uuid: str) -> dict[str, Any] | None:
-    """The stored row with this uuid, or None."""
-    row = conn.execute(sa.select(table).where(table.c.uuid == uuid)).first()
+def fetch_record(conn: Connection, table: sa.Table, uuid: str, *,
+                 for_update: bool = False) -> dict[str, Any] | None:
+    """The stored row with this uuid, or None.
+
+    ``for_update`` (in a write transaction): lock the row until the transaction ends, so a
+    concurrent update or delete of it waits and then applies to what this one wrote.
+    """
+    query = sa.select(table).where(table.c.uuid == uuid)
+    if for_update and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
     return dict(row._mapping) if row is not None else None

@@ -9,9 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from linkbase.domain import uuids
-from linkbase.domain.errors import ConflictError, InvalidArgumentError
+from linkbase.domain.errors import ConflictError, InvalidArgumentError, PermissionDeniedError
 from linkbase.domain.levels import Level
 from linkbase.domain.uuids import WellKnown
+from linkbase.services.context import Caller, Services
 from linkbase.services.records import insert_record
 from linkbase.services.seeding import create_repository
 from linkbase.storage import tables
@@ -50,3 +51,20 @@ def list_repositories(conn: Connection) -> list[dict[str, Any]]:
         dict(r._mapping)
         for r in conn.execute(sa.select(tables.repositories).order_by(tables.repositories.c.id))
     ]
+
+
+# -- use cases (one transaction each) ------------------------------------------------------
+
+
+def all_repositories(services: Services) -> list[dict[str, Any]]:
+    """Use case: every repository (no authentication needed)."""
+    return services.uow.read_as_server(lambda access: list_repositories(access.conn))
+
+
+def add_repository(services: Services, caller: Caller, repository_id: str,
+                   name: str) -> dict[str, Any]:
+    """Use case: create a repository with its root folder (admins only)."""
+    if not caller.is_admin:
+        raise PermissionDeniedError("Forbidden")
+    return services.uow.write(caller, lambda access: create_repository_with_root(
+        access.conn, access.wk, repository_id, name))

@@ -11,6 +11,7 @@ from linkbase.domain.uuids import WellKnown
 from linkbase.services.records import insert_record
 from linkbase.storage import tables
 from linkbase.storage.closure import ClosureChange, closure_change
+from linkbase.storage.locks import lock_permission_graph
 
 DEFAULT_LINK_DEFINITIONS = (
     ("Email", "Attachment", "Email Attachment"),
@@ -66,7 +67,12 @@ def is_seeded(conn: Connection, wk: WellKnown) -> bool:
 
 
 def seed(conn: Connection, wk: WellKnown) -> None:
-    """Create the well-known objects, seed links, link definitions and default repository."""
+    """Create the well-known objects, seed links, link definitions and default repository.
+
+    Servers starting together on a new database seed it once: the graph lock (which the seed
+    edges need anyway) is taken before looking.
+    """
+    lock_permission_graph(conn)
     if is_seeded(conn, wk):
         return
     _user(conn, wk, wk.system_user, email="root", first_name="root", username="root",

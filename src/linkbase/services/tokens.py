@@ -10,17 +10,23 @@ import hashlib
 import re
 import secrets
 import string
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from linkbase.domain import uuids
-from linkbase.domain.errors import InvalidArgumentError, NotFoundError, PermissionDeniedError
+from linkbase.domain.errors import (
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnauthenticatedError,
+)
 from linkbase.domain.resources import API_CLIENT_AUTHORIZATIONS
 from linkbase.domain.timestamps import now_micros, parse_timestamp
 from linkbase.domain.uuids import WellKnown
-from linkbase.services.context import Caller
+from linkbase.services.context import Caller, Services
 from linkbase.services.permissions import Access
 from linkbase.services.records import fetch_record, insert_record
 from linkbase.services.validation import clean_attrs
@@ -118,6 +124,123 @@ def delete_token(access: Access, uuid: str) -> dict[str, Any]:
     with closure_change(access.conn) as change:
         delete_objects(access.conn, change, [uuid])
     return row
+
+
+def current_token(services: Services, caller: Caller) -> dict[str, Any]:
+    """Use case: the record of the token authenticating this request (with its secret)."""
+    wk = services.well_known
+    if caller.token_uuid == wk.system_root_token:
+        return root_token_record(wk, caller.token_secret or "")
+
+    def load(access: Access) -> dict[str, Any]:
+        row = fetch_record(access.conn, _tokens, caller.token_uuid or "")
+        if row is None:
+            raise NotFoundError()
+        return row
+
+    row = services.uow.read(caller, load)
+    row["api_token"] = caller.token_secret
+    return row
+
+
+def authenticate_bearer(services: Services, presented: str | None) -> Caller | None:
+    """Use case: the caller a presented bearer value stands for (None: missing or invalid)."""
+    if not presented:
+        return None
+    root = services.settings.system_root_token
+    return services.uow.read_as_server(
+        lambda access: authenticate(access.conn, access.wk, presented, root))
+
+
+#: Lifetime of an access token issued by the password exchange (the Laserfiche Token endpoint).
+EXCHANGE_LIFETIME_SECONDS = 12 * 3600
+
+
+@dataclass(frozen=True)
+class ExchangedToken:
+    """What the password exchange hands out: a new API token of the user."""
+
+    api_token: str
+    expires_in: int
+
+
+def exchange_password(services: Services, repository_id: str, grant_type: str | None,
+                      username: str | None, password: str | None) -> ExchangedToken:
+    """Use case: trade a username and a password (or one of the user's API tokens) for a new
+    API token of that user (the Laserfiche password grant).
+
+    The slow part, checking a password hash, runs outside any transaction: looking the user up
+    is a read, issuing the token a short write. A token traded in passes on its scopes and never
+    yields a token that outlives it. Unknown users, wrong passwords, tokens of another user and
+    inactive users are all the same UnauthenticatedError.
+    """
+    from linkbase.services.entries import get_repository
+    from linkbase.services.users import find_user_by_login, verify_password
+
+    def look_up(access: Access) -> tuple[dict[str, Any] | None, Caller | None, int | None]:
+        get_repository(access.conn, repository_id)
+        if grant_type != "password":
+            raise InvalidArgumentError("unsupported_grant_type: only 'password' is supported")
+        if not username or not password:
+            raise InvalidArgumentError("username and password are required")
+        user = find_user_by_login(access.conn, username)
+        presented = authenticate(access.conn, access.wk, password,
+                                 services.settings.system_root_token)
+        expiry = None
+        if presented is not None and presented.token_uuid is not None:
+            row = fetch_record(access.conn, _tokens, presented.token_uuid)
+            expiry = row["expires_at"] if row is not None else None
+        return user, presented, expiry
+
+    user, presented, presented_expiry = services.uow.read_as_server(look_up)
+    assert password is not None
+    scopes: list[str] = ["all"]
+    expires_at = now_micros() + EXCHANGE_LIFETIME_SECONDS * 1_000_000
+    if presented is not None and user is not None and presented.uuid == user["uuid"]:
+        scopes = list(presented.scopes)
+        if presented_expiry is not None:
+            expires_at = min(expires_at, int(presented_expiry))
+    elif not verify_password(user, password):
+        raise UnauthenticatedError("The username or password is incorrect")
+    assert user is not None
+    if not user["is_active"]:
+        raise UnauthenticatedError("The username or password is incorrect")
+    record = services.uow.write_as_server(
+        lambda access: issue_token(access.conn, access.wk, user["uuid"],
+                                   actor_uuid=user["uuid"], expires_at=expires_at,
+                                   scopes=scopes))
+    expires_in = max(0, (expires_at - now_micros()) // 1_000_000)
+    return ExchangedToken(record["api_token"], int(expires_in))
+
+
+def issue_for(services: Services, login: str, expires_in: int | None = None) -> str:
+    """Use case (local administration): a new token for a user; returns its secret."""
+    from linkbase.services.users import find_user
+
+    def issue(access: Access) -> dict[str, Any]:
+        user = find_user(access.conn, login)
+        expires = now_micros() + expires_in * 1_000_000 if expires_in is not None else None
+        return issue_token(access.conn, access.wk, user["uuid"], actor_uuid=access.wk.system_user,
+                           expires_at=expires)
+
+    return str(services.uow.write_as_server(issue)["api_token"])
+
+
+def first_start_token(services: Services) -> str | None:
+    """Use case: on a server's first start, an admin token to print once (None afterwards:
+    the system user already has a token)."""
+
+    def issue(access: Access) -> str | None:
+        wk = access.wk
+        existing = access.conn.execute(
+            sa.select(_tokens.c.uuid).where(_tokens.c.owner_uuid == wk.system_user)
+        ).first()
+        if existing is not None:
+            return None
+        return str(issue_token(access.conn, wk, wk.system_user,
+                               actor_uuid=wk.system_user)["api_token"])
+
+    return services.uow.write_as_server(issue)
 
 
 def root_token_record(wk: WellKnown, secret: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from linkbase.domain.errors import InvalidArgumentError, NotFoundError, Permissi
 from linkbase.domain.levels import Level
 from linkbase.domain.resources import USERS
 from linkbase.domain.uuids import WellKnown
+from linkbase.services.context import Caller, Services
 from linkbase.services.deletion import delete_objects
 from linkbase.services.permissions import Access
 from linkbase.services.records import fetch_record, insert_record, update_record
@@ -21,15 +22,16 @@ from linkbase.services.seeding import system_permission_link
 from linkbase.services.validation import clean_attrs, prepare_update
 from linkbase.storage import tables
 from linkbase.storage.closure import ClosureChange, closure_change
+from linkbase.storage.locks import lock_permission_graph
 
 _users = tables.users
 _USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 _hasher = PasswordHasher()
 
 
-def get_user(access: Access, uuid: str) -> dict[str, Any]:
-    """A user the caller may read (404 otherwise)."""
-    row = fetch_record(access.conn, _users, uuid)
+def get_user(access: Access, uuid: str, *, for_update: bool = False) -> dict[str, Any]:
+    """A user the caller may read (404 otherwise); ``for_update`` locks it."""
+    row = fetch_record(access.conn, _users, uuid, for_update=for_update)
     if row is None or not access.readable_row("users", row):
         raise NotFoundError()
     return row
@@ -86,6 +88,7 @@ def create_user(access: Access, attrs: dict[str, Any], *, password: str | None =
     attrs = clean_attrs(USERS, attrs)
     if not access.caller.is_admin:
         raise PermissionDeniedError("Forbidden")
+    lock_permission_graph(conn)  # a user's ownership edge, its manager grant, its set-up
     requested = attrs.pop("uuid", None)
     if requested is not None and (
         uuids.infix_of(requested) != uuids.USER or access.lookup(requested) is not None
@@ -129,7 +132,10 @@ def create_user(access: Access, attrs: dict[str, Any], *, password: str | None =
 def update_user(access: Access, uuid: str, attrs: dict[str, Any]) -> dict[str, Any]:
     """Update a user: self, admins or writers; email/username/admin/active are admin matters."""
     conn = access.conn
-    attrs, current = prepare_update(USERS, attrs, uuid, lambda u: get_user(access, u))
+    if "is_active" in attrs:
+        lock_permission_graph(conn)  # (de)activation adds or removes the user's grants
+    attrs, current = prepare_update(USERS, attrs, uuid,
+                                    lambda u: get_user(access, u, for_update=True))
     attrs.pop("owner_uuid", None) if attrs.get("owner_uuid") == current["owner_uuid"] else None
     if "owner_uuid" in attrs:
         raise InvalidArgumentError("Owner uuid of a user cannot be changed")
@@ -176,7 +182,8 @@ def update_user(access: Access, uuid: str, attrs: dict[str, Any]) -> dict[str, A
 def delete_user(access: Access, uuid: str) -> dict[str, Any]:
     """Delete a user (admin only) with its tokens and the links it owns."""
     conn = access.conn
-    current = get_user(access, uuid)
+    lock_permission_graph(conn)
+    current = get_user(access, uuid, for_update=True)
     if not access.caller.is_admin or uuid in (access.wk.system_user, access.wk.anonymous_user):
         raise PermissionDeniedError("Forbidden")
     for table in (tables.groups, tables.collections):
@@ -192,6 +199,54 @@ def delete_user(access: Access, uuid: str) -> dict[str, Any]:
     return current
 
 
+def current_user(services: Services, caller: Caller) -> dict[str, Any]:
+    """Use case: the caller's own user record (inactive callers too)."""
+
+    def load(access: Access) -> dict[str, Any]:
+        row = fetch_record(access.conn, _users, caller.uuid)
+        if row is None:
+            raise NotFoundError()
+        return row
+
+    return services.uow.read(caller, load)
+
+
+def find_user(conn: sa.Connection, login: str) -> dict[str, Any]:
+    """A user by uuid, username or email (NotFoundError if none)."""
+    row = conn.execute(sa.select(_users).where(_users.c.uuid == login)).first()
+    found = dict(row._mapping) if row else find_user_by_login(conn, login)
+    if found is None:
+        raise NotFoundError(f"no such user '{login}'")
+    return found
+
+
+def add_user(services: Services, attrs: dict[str, Any], *, password: str | None = None
+             ) -> dict[str, Any]:
+    """Use case (local administration): create a user as the server itself."""
+    return services.uow.write_as_server(create_user, attrs, password=password)
+
+
+def all_users(services: Services) -> list[dict[str, Any]]:
+    """Use case (local administration): every user, oldest first."""
+    return services.uow.read_as_server(lambda access: [
+        dict(r._mapping)
+        for r in access.conn.execute(sa.select(_users).order_by(_users.c.created_at))
+    ])
+
+
+def change_password(services: Services, login: str, password: str) -> dict[str, Any]:
+    """Use case (local administration): set a user's password; returns the user."""
+    hashed = _hasher.hash(password)  # slow on purpose: outside the transaction
+
+    def store(access: Access) -> dict[str, Any]:
+        user = find_user(access.conn, login)
+        access.conn.execute(_users.update().where(_users.c.uuid == user["uuid"])
+                            .values(password_hash=hashed))
+        return user
+
+    return services.uow.write_as_server(store)
+
+
 def set_password(conn: sa.Connection, user_uuid: str, password: str) -> None:
     """Store a salted argon2 hash of ``password``."""
     conn.execute(
@@ -201,13 +256,23 @@ def set_password(conn: sa.Connection, user_uuid: str, password: str) -> None:
     )
 
 
-def verify_password(user: dict[str, Any], password: str) -> bool:
-    """Check ``password`` against the stored hash (False if none is set)."""
-    stored = user.get("password_hash")
+_DUMMY_HASH: list[str] = []
+
+
+def verify_password(user: dict[str, Any] | None, password: str) -> bool:
+    """Check ``password`` against the user's stored hash (False if none is set or no user).
+
+    Without a user or a hash a dummy hash is checked all the same, so a wrong username costs
+    as much time as a wrong password and response times do not tell which usernames exist.
+    """
+    stored = user.get("password_hash") if user is not None else None
     if not stored:
-        return False
+        if not _DUMMY_HASH:
+            _DUMMY_HASH.append(_hasher.hash("linkbase: no such user"))
+        stored = _DUMMY_HASH[0]
+        user = None
     try:
-        return bool(_hasher.verify(stored, password))
+        return bool(_hasher.verify(stored, password)) and user is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -27,6 +27,12 @@ head of some edge. A :class:`ClosureChange` therefore, within one transaction:
 Groups outside S never reached a removed tail, so their walks never used a removed edge: their
 old rows are exact for the graph minus the removals, and step 3 brings them to the final graph.
 The cost of a change grows with the rows of the groups it affects, not with the database.
+
+**Concurrency.** Every method that reads or writes edges or closure rows first takes the
+permission-graph lock (``storage.locks``), so two transactions changing edges never interleave:
+the second one's reads happen after the first one committed, and the deltas above are computed
+from the exact committed closure. Services that know they will change edges take the lock
+earlier (before their own checks); taking it here as well makes it impossible to forget.
 """
 
 from __future__ import annotations
@@ -38,7 +44,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from linkbase import checkpoints
 from linkbase.domain import uuids
+from linkbase.storage.locks import lock_permission_graph
 from linkbase.storage.tables import group_closure, permission_edges
 
 _GROUP = uuids.GROUP
@@ -222,6 +230,7 @@ class ClosureChange:
     def set_edge(self, source_uuid: str, tail_uuid: str | None, head_uuid: str | None,
                  level: int) -> None:
         """Create, replace or (with a null end or level 0) remove the edge of ``source_uuid``."""
+        lock_permission_graph(self.conn)
         old = self.conn.execute(
             sa.select(permission_edges.c.tail_uuid, permission_edges.c.head_uuid,
                       permission_edges.c.level)
@@ -261,6 +270,7 @@ class ClosureChange:
                 )
             ).all()
             if ends:
+                lock_permission_graph(self.conn)
                 self.affected |= groups_reaching(self.conn, [row[0] for row in ends])
                 self.heads.update(row[1] for row in ends if uuids.infix_of(row[1]) == _GROUP)
                 self.conn.execute(
@@ -272,12 +282,16 @@ class ClosureChange:
 
     def drop_node(self, uuid: str) -> None:
         """A deleted object: no row may keep naming it, as group or target."""
+        lock_permission_graph(self.conn)
         self.affected |= groups_reaching(self.conn, [uuid])
         self.dropped.add(uuid)
 
     def apply(self) -> None:
         """Bring the group closure up to date (call once, after all edge changes)."""
         conn = self.conn
+        if not (self.affected or self.heads or self.added or self.dropped):
+            return
+        lock_permission_graph(conn)
         dropped = sorted(self.dropped)
         for start in range(0, len(dropped), _CHUNK):
             chunk = dropped[start : start + _CHUNK]
@@ -323,6 +337,7 @@ class ClosureChange:
         self.heads.clear()
         self.added.clear()
         self.dropped.clear()
+        checkpoints.reach("closure.applied")
 
 
 @contextmanager

@@ -1,21 +1,81 @@
-"""The one handle services use to reach storage: read and write transactions on one engine."""
+"""The one handle services use to reach storage: read and write transactions on one engine.
+
+Only the unit of work (``services.unit_of_work``) opens transactions; everything else receives
+the connection of the transaction it runs in.
+
+* **Reads** are one consistent snapshot: ``REPEATABLE READ, READ ONLY`` on PostgreSQL (a
+  request's count and page come from the same state; such transactions never fail with
+  serialization errors), a deferred ``BEGIN`` on SQLite (WAL readers never wait for writers).
+* **Writes** run at PostgreSQL's default READ COMMITTED, ordered where it matters by the locks of
+  ``storage.locks``; on SQLite they take the database's write lock up front (``BEGIN
+  IMMEDIATE``). Within a process, SQLite writers first queue on a :class:`FairLock`, so they are
+  served in arrival order and never spin in SQLite's busy handler (which polls with sleeps of up
+  to 100 ms and favours whoever polls last); across processes SQLite's own lock and busy timeout
+  decide.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
 from linkbase.storage.engine import create_engine
 
 
+class FairLock:
+    """A mutex that hands itself over in arrival order (``threading.Lock`` does not)."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: deque[threading.Lock] = deque()
+        self._held = False
+
+    def acquire(self) -> None:
+        """Wait for our turn."""
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return
+            ticket = threading.Lock()
+            ticket.acquire()
+            self._waiters.append(ticket)
+        ticket.acquire()  # released by the holder that hands over to us; we now hold the lock
+
+    def release(self) -> None:
+        """Hand the lock to the longest waiter, or free it."""
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()
+            else:
+                self._held = False
+
+    @property
+    def waiting(self) -> int:
+        """How many threads are queued (tests use it to see a writer blocked)."""
+        with self._mutex:
+            return len(self._waiters)
+
+    def __enter__(self) -> FairLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
 class Database:
     """Owns the engine. ``write()`` is one transaction: it commits entirely or not at all."""
 
-    def __init__(self, url: str, engine: Engine | None = None) -> None:
+    def __init__(self, url: str, engine: Engine | None = None, **engine_options: Any) -> None:
         self.url = url
-        self.engine = engine if engine is not None else create_engine(url)
+        self.engine = engine if engine is not None else create_engine(url, **engine_options)
+        #: In-process queue of SQLite writers (see the module docstring).
+        self.writer_gate = FairLock()
 
     @property
     def dialect(self) -> str:
@@ -25,17 +85,20 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A read-write transaction (on SQLite it takes the write lock up front)."""
-        with self.engine.begin() as conn:
+        gate = self.writer_gate if self.dialect == "sqlite" else nullcontext()
+        with gate, self.engine.begin() as conn:
             yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only transaction: one consistent snapshot for a request's queries."""
-        with (
-            self.engine.connect().execution_options(linkbase_read_only=True) as conn,
-            conn.begin(),
-        ):
-            yield conn
+        with self.engine.connect() as raw:
+            conn = raw.execution_options(linkbase_read_only=True)
+            if self.dialect == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ",
+                                              postgresql_readonly=True)
+            with conn.begin():
+                yield conn
 
     def dispose(self) -> None:
         """Close pooled connections."""

@@ -8,6 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from linkbase.storage.locks import begin_transaction_state
+
 
 def normalise_url(url: str) -> str:
     """Accept ``postgresql://`` and ``postgres://`` as psycopg 3 URLs."""
@@ -28,8 +30,21 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
         from linkbase.storage.filters import register_sqlite_functions
 
         register_sqlite_functions(engine)
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    _track_transactions(engine)
+    return engine
+
+
+def _track_transactions(engine: Engine) -> None:
+    """Give every transaction a fresh ``storage.locks.TransactionState`` as it begins, however it
+    was begun: what a previous transaction on the same pooled connection locked is never
+    mistaken for a lock this one holds."""
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        read_only = bool(conn.get_execution_options().get("linkbase_read_only"))
+        begin_transaction_state(conn, writing=not read_only)
 
 
 #: Page size of new SQLite databases. Larger than SQLite's 4 KiB default because the links

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -19,10 +20,17 @@ def alembic_config() -> Config:
     return config
 
 
+#: Advisory lock key held while migrating, so servers starting together migrate one at a time.
+MIGRATION_LOCK_KEY = 0x6C6E6B62  # "lnkb"
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply every pending migration in one transaction."""
+    """Apply every pending migration in one transaction (one process at a time)."""
     config = alembic_config()
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                         {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
 

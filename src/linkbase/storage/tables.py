@@ -113,6 +113,11 @@ links = sa.Table(
     sa.Index("ix_links_modified_at_uuid", "modified_at", "uuid"),
     sa.Index("ix_links_tail_uuid_link_class", "tail_uuid", "link_class"),
     sa.Index("ix_links_head_uuid_link_class", "head_uuid", "link_class"),
+    # A published port's name is unique (spec §5.4): enforced by the database, so two concurrent
+    # creates cannot both pass the service's check.
+    sa.Index("uq_links_published_port_name", "name", unique=True,
+             sqlite_where=sa.text("link_class = 'published_port'"),
+             postgresql_where=sa.text("link_class = 'published_port'")),
     # GIN serves jsonb containment on PostgreSQL; on SQLite it would be a useless B-tree over
     # the JSON text that every insert pays for, so it exists on PostgreSQL only.
     sa.Index("ix_links_properties_gin", "properties", postgresql_using="gin").ddl_if(

@@ -16,8 +16,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from linkbase.api.arvados import params as p
@@ -29,18 +27,13 @@ from linkbase.api.responses import JSONBody
 from linkbase.domain.errors import (
     InvalidArgumentError,
     LinkbaseError,
-    NotFoundError,
     PermissionDeniedError,
 )
 from linkbase.domain.query import ListQuery, build_list_query, parse_bool, parse_select
 from linkbase.domain.resources import COMPUTED_PERMISSIONS, RESOURCES, Resource
-from linkbase.services import collections, computed_permissions, groups, links, tokens, users
+from linkbase.services import computed_permissions, links, objects, tokens, users
 from linkbase.services.context import Caller, Services
-from linkbase.services.listing import ListPage, list_records
-from linkbase.services.permissions import Access
-from linkbase.services.records import fetch_record
-from linkbase.services.tokens import root_token_record
-from linkbase.storage import tables
+from linkbase.services.listing import ListPage
 
 router = APIRouter()
 
@@ -100,15 +93,11 @@ class Call:
     uuid: str | None
     params: dict[str, Any]
 
-    def access(self, conn: Connection) -> Access:
-        """Permission decisions for this caller inside ``conn``'s transaction."""
-        return Access(conn, self.caller, self.services.well_known)
-
 
 Handler = Callable[[Call], Any]
 
 
-# -- actions -------------------------------------------------------------------------------
+# -- actions: each parses its params, calls one service use case and renders ---------------
 
 
 def _select(call: Call) -> tuple[str, ...] | None:
@@ -133,16 +122,14 @@ def do_list(call: Call) -> dict[str, Any]:
     query = _list_query(call)
     for name in ("include_trash", "include_old_versions"):
         parse_bool(prm.get(name), name)
-    with call.services.db.read() as conn:
-        page = list_records(conn, call.access(conn), call.resource, query)
+    page = objects.list_page(call.services, call.caller, call.resource, query)
     return render_list(call.resource, page, query.select)
 
 
 def do_list_computed_permissions(call: Call) -> dict[str, Any]:
     """``GET /arvados/v1/computed_permissions``: MP(user, target) rows (admins: all users)."""
     query = _list_query(call)
-    with call.services.db.read() as conn:
-        page = computed_permissions.list_computed_permissions(call.access(conn), query)
+    page = computed_permissions.list_page(call.services, call.caller, query)
     return render_list(call.resource, page, query.select)
 
 
@@ -153,22 +140,12 @@ def _check_bypass(call: Call) -> None:
         raise PermissionDeniedError("Forbidden")
 
 
-_GETTERS: dict[str, Callable[[Access, str], dict[str, Any]]] = {
-    "links": links.get_link,
-    "users": users.get_user,
-    "groups": groups.get_group,
-    "collections": collections.get_collection,
-    "api_client_authorizations": tokens.get_token,
-}
-
-
 def do_get(call: Call) -> dict[str, Any]:
     """Get one object the caller may read."""
     select = _select(call)
     parse_bool(call.params.get("include_trash"), "include_trash")
     assert call.uuid is not None
-    with call.services.db.read() as conn:
-        row = _GETTERS[call.resource.name](call.access(conn), call.uuid)
+    row = objects.get(call.services, call.caller, call.resource, call.uuid)
     return render_object(call.resource, row, select)
 
 
@@ -182,19 +159,8 @@ def do_create(call: Call) -> dict[str, Any]:
     p.check_cluster_id(call.params, call.services.cluster_id)
     unique = parse_bool(call.params.get("ensure_unique_name"), "ensure_unique_name")
     attrs = _body(call)
-    with call.services.db.write() as conn:
-        access = call.access(conn)
-        name = call.resource.name
-        if name == "links":
-            row = links.create_link(access, attrs)
-        elif name == "groups":
-            row = groups.create_group(access, attrs, ensure_unique_name=unique)
-        elif name == "collections":
-            row = collections.create_collection(access, attrs, ensure_unique_name=unique)
-        elif name == "users":
-            row = users.create_user(access, attrs)
-        else:
-            row = tokens.create_token(access, attrs)
+    row = objects.create(call.services, call.caller, call.resource, attrs,
+                         ensure_unique_name=unique)
     return render_object(call.resource, row, select)
 
 
@@ -205,71 +171,35 @@ def do_update(call: Call) -> dict[str, Any]:
     unique = parse_bool(call.params.get("ensure_unique_name"), "ensure_unique_name")
     attrs = _body(call)
     assert call.uuid is not None
-    with call.services.db.write() as conn:
-        access = call.access(conn)
-        name = call.resource.name
-        if name == "links":
-            row = links.update_link(access, call.uuid, attrs)
-        elif name == "groups":
-            row = groups.update_group(access, call.uuid, attrs, ensure_unique_name=unique)
-        elif name == "collections":
-            row = collections.update_collection(access, call.uuid, attrs,
-                                                ensure_unique_name=unique)
-        elif name == "users":
-            row = users.update_user(access, call.uuid, attrs)
-        else:
-            raise NotFoundError()
+    row = objects.update(call.services, call.caller, call.resource, call.uuid, attrs,
+                         ensure_unique_name=unique)
     return render_object(call.resource, row, select)
-
-
-_DELETERS: dict[str, Callable[[Access, str], dict[str, Any]]] = {
-    "links": links.delete_link,
-    "users": users.delete_user,
-    "groups": groups.delete_group,
-    "collections": collections.delete_collection,
-    "api_client_authorizations": tokens.delete_token,
-}
 
 
 def do_delete(call: Call) -> dict[str, Any]:
     """Delete; returns the object as it was."""
     assert call.uuid is not None
-    with call.services.db.write() as conn:
-        row = _DELETERS[call.resource.name](call.access(conn), call.uuid)
+    row = objects.delete(call.services, call.caller, call.resource, call.uuid)
     return render_object(call.resource, row)
 
 
 def do_get_permissions(call: Call) -> dict[str, Any]:
     """``GET /arvados/v1/permissions/{uuid}`` (spec §5.7)."""
     assert call.uuid is not None
-    with call.services.db.read() as conn:
-        rows = links.get_permissions(call.access(conn), call.uuid)
+    rows = links.permissions_on(call.services, call.caller, call.uuid)
     page = ListPage(rows, len(rows), len(rows), 0)
     return render_list(RESOURCES["links"], page)
 
 
 def do_current_user(call: Call) -> dict[str, Any]:
     """The caller's own user record (inactive callers too)."""
-    with call.services.db.read() as conn:
-        row = fetch_record(conn, tables.users, call.caller.uuid)
-    if row is None:
-        raise NotFoundError()
-    return render_object(RESOURCES["users"], row)
+    return render_object(RESOURCES["users"], users.current_user(call.services, call.caller))
 
 
 def do_current_token(call: Call) -> dict[str, Any]:
     """The token authenticating this request."""
-    resource = RESOURCES["api_client_authorizations"]
-    wk = call.services.well_known
-    if call.caller.token_uuid == wk.system_root_token:
-        return render_object(resource, root_token_record(wk, call.caller.token_secret or ""))
-    with call.services.db.read() as conn:
-        row = fetch_record(conn, tables.api_client_authorizations,
-                                  call.caller.token_uuid or "")
-    if row is None:
-        raise NotFoundError()
-    row["api_token"] = call.caller.token_secret
-    return render_object(resource, row)
+    return render_object(RESOURCES["api_client_authorizations"],
+                         tokens.current_token(call.services, call.caller))
 
 
 # -- routing -------------------------------------------------------------------------------
@@ -362,9 +292,6 @@ async def arvados_dispatch(request: Request, rest: str) -> Response:
     call = Call(services, caller, resource, uuid, params)
     try:
         result = await run_in_threadpool(handler, call)
-    except IntegrityError:
-        return error_response(422, ["Conflict with an existing record"], request_id,
-                              headers=headers)
     except LinkbaseError as exc:
         bare = handler is do_get_permissions and isinstance(exc, PermissionDeniedError)
         return render_error(exc, request_id, bare=bare, headers=headers)

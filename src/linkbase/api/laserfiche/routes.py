@@ -19,7 +19,6 @@ from urllib.parse import parse_qs
 import orjson
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
 from starlette.routing import Match
 
@@ -33,22 +32,17 @@ from linkbase.domain.errors import (
     PayloadTooLargeError,
     UnauthenticatedError,
 )
-from linkbase.domain.timestamps import now_micros
 from linkbase.services import entries as entry_service
 from linkbase.services import laserfiche_links as link_service
 from linkbase.services import link_definitions as definition_service
 from linkbase.services import repositories as repository_service
+from linkbase.services import tokens as token_service
 from linkbase.services.context import Caller, Services
 from linkbase.services.laserfiche_links import LinkSpec
-from linkbase.services.permissions import Access
-from linkbase.services.tokens import authenticate, issue_token
-from linkbase.services.users import find_user_by_login, verify_password
 
 log = logging.getLogger(__name__)
 
 PREFIXES = ("", "/LFRepositoryAPI")
-#: Lifetime of an access token issued by the Token endpoint.
-TOKEN_LIFETIME_SECONDS = 12 * 3600
 LINKS_PAGE = 100
 DEFINITIONS_PAGE = 100
 CHILDREN_PAGE = 150
@@ -87,10 +81,11 @@ class Ctx:
         """A query parameter (case-sensitive OData names)."""
         return self.request.query_params.get(name)
 
-    def access(self, conn: Any) -> Access:
-        """Permission decisions for the authenticated caller in ``conn``'s transaction."""
+    @property
+    def user(self) -> Caller:
+        """The authenticated caller (every route but Token and Repositories has one)."""
         assert self.caller is not None
-        return Access(conn, self.caller, self.services.well_known)
+        return self.caller
 
 
 Impl = Callable[[Ctx], Response]
@@ -129,9 +124,6 @@ async def _handle(request: Request, impl: Impl, *, auth: bool = True) -> Respons
         return await run_in_threadpool(impl, ctx)
     except LinkbaseError as exc:
         return problem_for(exc, instance=instance)
-    except IntegrityError:
-        return problem(409, "The change conflicts with a concurrent one; retry it",
-                       instance=instance)
     except Exception:  # the client needs JSON even for server bugs
         log.exception("Unhandled error on %s %s", request.method, instance)
         return problem(500, "An unexpected server-side error occurred", instance=instance)
@@ -165,31 +157,11 @@ def _bool_query(raw: str | None, name: str) -> bool:
 
 def _token(ctx: Ctx) -> Response:
     """Password grant: the password is the user's password or one of their API tokens."""
-    repository_id = ctx.param("repositoryId")
     form = _form(ctx)
-    grant = form.get("grant_type")
-    username = form.get("username")
-    password = form.get("password")
-    services = ctx.services
-    with services.db.write() as conn:
-        entry_service.get_repository(conn, repository_id)
-        if grant != "password":
-            raise InvalidArgumentError("unsupported_grant_type: only 'password' is supported")
-        if not username or not password:
-            raise InvalidArgumentError("username and password are required")
-        user = find_user_by_login(conn, username)
-        ok = False
-        if user is not None:
-            ok = verify_password(user, password)
-            if not ok:
-                caller = authenticate(conn, services.well_known, password,
-                                      services.settings.system_root_token)
-                ok = caller is not None and caller.uuid == user["uuid"]
-        if not ok or user is None:
-            raise UnauthenticatedError("The username or password is incorrect")
-        record = issue_token(conn, services.well_known, user["uuid"], actor_uuid=user["uuid"],
-                             expires_at=now_micros() + TOKEN_LIFETIME_SECONDS * 1_000_000)
-    return _json({"access_token": record["api_token"], "expires_in": TOKEN_LIFETIME_SECONDS,
+    token = token_service.exchange_password(
+        ctx.services, ctx.param("repositoryId"), form.get("grant_type"), form.get("username"),
+        form.get("password"))
+    return _json({"access_token": token.api_token, "expires_in": token.expires_in,
                   "token_type": "bearer"})
 
 
@@ -208,8 +180,7 @@ def _form(ctx: Ctx) -> dict[str, str]:
 
 
 def _repositories(ctx: Ctx) -> Response:
-    with ctx.services.db.read() as conn:
-        rows = repository_service.list_repositories(conn)
+    rows = repository_service.all_repositories(ctx.services)
     return _json({"value": [
         {"id": r["id"], "name": r["name"], "webClientUrl": f"{ctx.root}/"} for r in rows
     ]})
@@ -222,10 +193,8 @@ def _definitions(ctx: Ctx) -> Response:
     repository_id = ctx.param("repositoryId")
     query = _odata(ctx, schemas.DEFINITION_PROPERTIES, schemas.DEFINITION_PROPERTIES,
                    DEFINITIONS_PAGE)
-    with ctx.services.db.read() as conn:
-        entry_service.get_repository(conn, repository_id)
-        items = [schemas.render_definition(r)
-                 for r in definition_service.list_link_definitions(conn)]
+    items = [schemas.render_definition(r)
+             for r in definition_service.for_repository(ctx.services, ctx.user, repository_id)]
     page, total, more = odata.page_in_memory(items, query)
     return _collection(ctx, query, [odata.select_fields(i, query.select) for i in page],
                        total, more)
@@ -235,9 +204,8 @@ def _definition(ctx: Ctx) -> Response:
     repository_id = ctx.param("repositoryId")
     definition_id = _int_param(ctx.param("linkDefinitionId"), "link definition id")
     select = odata.parse_select(ctx.query("$select"), schemas.DEFINITION_PROPERTIES)
-    with ctx.services.db.read() as conn:
-        entry_service.get_repository(conn, repository_id)
-        row = definition_service.get_link_definition(conn, definition_id)
+    row = definition_service.one_for_repository(ctx.services, ctx.user, repository_id,
+                                                definition_id)
     return _json(odata.select_fields(schemas.render_definition(row), select))
 
 
@@ -270,8 +238,7 @@ def _get_entry(ctx: Ctx) -> Response:
     repository_id = ctx.param("repositoryId")
     entry_id = _int_param(ctx.param("entryId"), "entry id")
     select = odata.parse_select(ctx.query("$select"), schemas.ENTRY_PROPERTIES)
-    with ctx.services.db.read() as conn:
-        entry = entry_service.load_entry(ctx.access(conn), repository_id, entry_id)
+    entry = entry_service.get_entry(ctx.services, ctx.user, repository_id, entry_id)
     return _json(_entry_body(entry, select))
 
 
@@ -281,9 +248,8 @@ def _by_path(ctx: Ctx) -> Response:
     if full_path is None:
         raise InvalidArgumentError("The fullPath query parameter is required")
     fallback = _bool_query(ctx.query("fallbackToClosestAncestor"), "fallbackToClosestAncestor")
-    with ctx.services.db.read() as conn:
-        entry, ancestor = entry_service.by_path(ctx.access(conn), repository_id, full_path,
-                                                fallback_to_closest_ancestor=fallback)
+    entry, ancestor = entry_service.find_by_path(ctx.services, ctx.user, repository_id,
+                                                 full_path, fallback_to_closest_ancestor=fallback)
     return _json({
         "entry": schemas.render_entry(entry) if entry is not None else None,
         "ancestorEntry": schemas.render_entry(ancestor) if ancestor is not None else None,
@@ -294,8 +260,7 @@ def _children(ctx: Ctx) -> Response:
     repository_id = ctx.param("repositoryId")
     entry_id = _int_param(ctx.param("entryId"), "entry id")
     query = _odata(ctx, schemas.ENTRY_PROPERTIES, schemas.ENTRY_ORDERABLE, CHILDREN_PAGE)
-    with ctx.services.db.read() as conn:
-        found = entry_service.children(ctx.access(conn), repository_id, entry_id)
+    found = entry_service.list_children(ctx.services, ctx.user, repository_id, entry_id)
     items = [schemas.render_entry(e) for e in found]
     page, total, more = odata.page_in_memory(items, query)
     return _collection(ctx, query, [_select_entry(i, query.select) for i in page], total, more)
@@ -322,9 +287,8 @@ def _create_child(ctx: Ctx) -> Response:
         auto_rename = False
     if not isinstance(auto_rename, bool):
         raise InvalidArgumentError("'autoRename' must be a boolean")
-    with ctx.services.db.write() as conn:
-        entry = entry_service.create_folder(ctx.access(conn), repository_id, entry_id, name,
-                                            auto_rename=auto_rename)
+    entry = entry_service.add_folder(ctx.services, ctx.user, repository_id, entry_id, name,
+                                     auto_rename=auto_rename)
     response = _json(schemas.render_entry(entry), status=201)
     response.headers["Location"] = schemas.entry_url(ctx.base, repository_id, entry.entry_id)
     return response
@@ -337,8 +301,7 @@ def _delete_entry(ctx: Ctx) -> Response:
         data = _json_body(ctx.body)
         if not isinstance(data, dict):
             raise InvalidArgumentError("The request body must be a JSON object")
-    with ctx.services.db.write() as conn:
-        task_id = entry_service.delete_entry(ctx.access(conn), repository_id, entry_id)
+    task_id = entry_service.remove_entry(ctx.services, ctx.user, repository_id, entry_id)
     return _json({"taskId": task_id}, status=202)
 
 
@@ -350,11 +313,11 @@ def _list_links(ctx: Ctx) -> Response:
     entry_id = _int_param(ctx.param("entryId"), "entry id")
     query = _odata(ctx, schemas.LINK_PROPERTIES, tuple(schemas.LINK_ORDER_KEYS), LINKS_PAGE)
     order = [(schemas.LINK_ORDER_KEYS[k], desc) for k, desc in query.orderby]
-    with ctx.services.db.read() as conn:
-        page = link_service.list_links(ctx.access(conn), repository_id, entry_id, order=order,
-                                       offset=query.skip, limit=query.limit, count=query.count)
-        value = [odata.select_fields(schemas.render_link(link, ctx.base, repository_id),
-                                     query.select) for link in page.items]
+    page = link_service.page_of_links(ctx.services, ctx.user, repository_id, entry_id,
+                                      order=order, offset=query.skip, limit=query.limit,
+                                      count=query.count)
+    value = [odata.select_fields(schemas.render_link(link, ctx.base, repository_id),
+                                 query.select) for link in page.items]
     return _collection(ctx, query, value, page.total, page.has_more)
 
 
@@ -402,12 +365,9 @@ def parse_link_specs(data: Any, max_links: int) -> list[LinkSpec]:
 def _set_links(ctx: Ctx) -> Response:
     repository_id = ctx.param("repositoryId")
     entry_id = _int_param(ctx.param("entryId"), "entry id")
-    max_links = ctx.services.settings.max_batch_links
-    specs = parse_link_specs(_json_body(ctx.body), max_links)
-    with ctx.services.db.write() as conn:
-        links = link_service.set_links(ctx.access(conn), repository_id, entry_id, specs,
-                                       max_links=max_links)
-        value = [schemas.render_link(link, ctx.base, repository_id) for link in links]
+    specs = parse_link_specs(_json_body(ctx.body), ctx.services.settings.max_batch_links)
+    links = link_service.replace_links(ctx.services, ctx.user, repository_id, entry_id, specs)
+    value = [schemas.render_link(link, ctx.base, repository_id) for link in links]
     return _json({"value": value})
 
 

@@ -25,7 +25,6 @@ from linkbase.services import entries as entry_service
 from linkbase.services import link_definitions as definition_service
 from linkbase.services import repositories as repository_service
 from linkbase.services.context import Caller, Services
-from linkbase.services.permissions import Access
 
 router = APIRouter()
 
@@ -42,11 +41,6 @@ async def _object_body(request: Request) -> dict[str, Any]:
     return data
 
 
-def _require_admin(caller: Caller) -> None:
-    if not caller.is_admin:
-        raise PermissionDeniedError("Forbidden")
-
-
 def _string(data: dict[str, Any], key: str) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value.strip():
@@ -58,32 +52,23 @@ def _string(data: dict[str, Any], key: str) -> str:
 async def create_link_definition(request: Request) -> JSONBody:
     """Add a link definition (admins only): ``{source_label, target_label, description}``."""
     caller = await run_in_threadpool(caller_of, request)
-    _require_admin(caller)
+    if not caller.is_admin:
+        raise PermissionDeniedError("Forbidden")
     data = await _object_body(request)
     args = (_string(data, "source_label"), _string(data, "target_label"),
             _string(data, "description"))
-    services = services_of(request)
-
-    def run() -> dict[str, Any]:
-        with services.db.write() as conn:
-            return definition_service.create_link_definition(conn, *args)
-
-    return JSONBody(await run_in_threadpool(run))
+    return JSONBody(await run_in_threadpool(definition_service.add_definition,
+                                            services_of(request), caller, *args))
 
 
 @router.get("/linkbase/v1/link_definitions")
 async def list_link_definitions(request: Request) -> JSONBody:
     """Every link definition, by id (any authenticated user)."""
-    await run_in_threadpool(caller_of, request)
-    services = services_of(request)
-
-    def run() -> list[dict[str, Any]]:
-        with services.db.read() as conn:
-            rows = definition_service.list_link_definitions(conn)
-        # Column names may be ``quoted_name`` (a str subclass orjson refuses): plain keys.
-        return [{str(k): v for k, v in row.items()} for row in rows]
-
-    items = await run_in_threadpool(run)
+    caller = await run_in_threadpool(caller_of, request)
+    rows = await run_in_threadpool(definition_service.all_definitions, services_of(request),
+                                   caller)
+    # Column names may be ``quoted_name`` (a str subclass orjson refuses): plain keys.
+    items = [{str(k): v for k, v in row.items()} for row in rows]
     return JSONBody({"items": items, "items_available": len(items)})
 
 
@@ -91,17 +76,12 @@ async def list_link_definitions(request: Request) -> JSONBody:
 async def create_repository(request: Request) -> JSONBody:
     """Create a repository with its root folder (admins only): ``{id, name}``."""
     caller = await run_in_threadpool(caller_of, request)
-    _require_admin(caller)
+    if not caller.is_admin:
+        raise PermissionDeniedError("Forbidden")
     data = await _object_body(request)
     repository_id, name = _string(data, "id"), _string(data, "name")
-    services = services_of(request)
-
-    def run() -> dict[str, Any]:
-        with services.db.write() as conn:
-            return repository_service.create_repository_with_root(
-                conn, services.well_known, repository_id, name)
-
-    return JSONBody(await run_in_threadpool(run))
+    return JSONBody(await run_in_threadpool(repository_service.add_repository,
+                                            services_of(request), caller, repository_id, name))
 
 
 def _create_document(services: Services, caller: Caller, data: dict[str, Any]
@@ -114,10 +94,8 @@ def _create_document(services: Services, caller: Caller, data: dict[str, Any]
     if properties is not None and not isinstance(properties, dict):
         raise InvalidArgumentError("'properties' must be an object")
     auto_rename = bool(data.get("auto_rename", False))
-    with services.db.write() as conn:
-        access = Access(conn, caller, services.well_known)
-        entry = entry_service.create_document(access, repository_id, parent, data.get("name"),
-                                              properties, auto_rename=auto_rename)
+    entry = entry_service.add_document(services, caller, repository_id, parent,
+                                       data.get("name"), properties, auto_rename=auto_rename)
     body = render_entry(entry)
     body.update({"uuid": entry.uuid, "repository_id": entry.repository_id})
     return body

@@ -13,17 +13,9 @@ from fastapi.concurrency import run_in_threadpool
 
 from linkbase.api.native.common import caller_of, services_of
 from linkbase.domain.errors import InvalidArgumentError
-from linkbase.services.context import Caller, Services
-from linkbase.services.explain import explain_request
-from linkbase.services.permissions import Access
+from linkbase.services.explain import explain_for
 
 router = APIRouter()
-
-
-def _explain(services: Services, caller: Caller, user: str, target: str) -> dict[str, Any]:
-    with services.db.read() as conn:
-        access = Access(conn, caller, services.well_known)
-        return explain_request(access, user, target).as_dict()
 
 
 @router.get("/linkbase/v1/permissions/explain")
@@ -35,4 +27,5 @@ async def explain_permission(request: Request) -> dict[str, Any]:
     target = request.query_params.get("target")
     if not target:
         raise InvalidArgumentError("target is required")
-    return await run_in_threadpool(_explain, services, caller, user, target)
+    explanation = await run_in_threadpool(explain_for, services, caller, user, target)
+    return explanation.as_dict()

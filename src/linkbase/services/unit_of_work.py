@@ -1,0 +1,118 @@
+"""The unit of work: the one place transactions are opened, retried and their errors translated.
+
+Every use case of every face runs as ``uow.read(caller, fn, ...)`` or ``uow.write(caller, fn,
+...)``: ``fn`` receives an :class:`Access` bound to a fresh transaction and does its reads and
+writes through it; the transaction commits when ``fn`` returns and rolls back when it raises.
+Faces never see a connection, a driver error or a lock.
+
+**Retries.** A transaction that loses a race (deadlock, serialization failure, lock timeout,
+SQLite busy; see ``storage.errors``) is rolled back and ``fn`` runs again from the start, up to
+:data:`MAX_ATTEMPTS` times with jittered exponential backoff, so contention never reaches a client
+as a 5xx. ``fn`` must therefore have no effects outside the transaction (none do: they only read
+and write through ``access``). A constraint violation (a concurrent transaction committed the
+same name or grant between our check and our write) is retried too, a few times: on the next
+attempt the service's own check sees the committed row and answers as it always does (an
+existing grant returned, a 422 name conflict); if the violation persists it becomes a
+:class:`ConflictError`. A value the database cannot store becomes an
+:class:`InvalidArgumentError`.
+
+**Ordering.** Correctness under concurrency comes from the locks the services take through
+``storage.locks`` inside these transactions (the permission-graph lock, row locks); a lock in
+this process would not order two server processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar
+
+from linkbase import checkpoints
+from linkbase.domain.errors import ConflictError, InvalidArgumentError
+from linkbase.domain.uuids import WellKnown
+from linkbase.services.context import Caller, system_caller
+from linkbase.services.permissions import Access
+from linkbase.storage.database import Database
+from linkbase.storage.errors import Failure, classify
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+#: Attempts for a transaction that keeps losing races (deadlocks, serialization failures).
+MAX_ATTEMPTS = 12
+#: Attempts for a transaction that keeps hitting a constraint violation.
+MAX_CONFLICT_ATTEMPTS = 3
+#: First backoff ceiling in seconds; doubles per attempt up to :data:`MAX_BACKOFF`.
+BASE_BACKOFF = 0.005
+MAX_BACKOFF = 0.5
+
+
+class UnitOfWork:
+    """Opens the transactions of one database for the services."""
+
+    def __init__(self, db: Database, well_known: WellKnown) -> None:
+        self.db = db
+        self.wk = well_known
+        #: Retries performed so far (a metric and a test probe).
+        self.retries = 0
+
+    def read(self, caller: Caller, fn: Callable[Concatenate[Access, P], T], *args: P.args,
+             **kwargs: P.kwargs) -> T:
+        """Run ``fn(access, ...)`` in a read-only snapshot."""
+        return self._run(False, caller, fn, *args, **kwargs)
+
+    def write(self, caller: Caller, fn: Callable[Concatenate[Access, P], T], *args: P.args,
+              **kwargs: P.kwargs) -> T:
+        """Run ``fn(access, ...)`` in a write transaction, retrying lost races."""
+        return self._run(True, caller, fn, *args, **kwargs)
+
+    def read_as_server(self, fn: Callable[Concatenate[Access, P], T], *args: P.args,
+                       **kwargs: P.kwargs) -> T:
+        """:meth:`read` on the server's own authority (before anyone is authenticated)."""
+        return self._run(False, system_caller(self.wk), fn, *args, **kwargs)
+
+    def write_as_server(self, fn: Callable[Concatenate[Access, P], T], *args: P.args,
+                        **kwargs: P.kwargs) -> T:
+        """:meth:`write` on the server's own authority: bootstrap, token exchange, local admin
+        commands."""
+        return self._run(True, system_caller(self.wk), fn, *args, **kwargs)
+
+    def _run(self, writing: bool, caller: Caller, fn: Callable[Concatenate[Access, P], T],
+             *args: P.args, **kwargs: P.kwargs) -> T:
+        attempt = 0
+        conflicts = 0
+        while True:
+            attempt += 1
+            try:
+                transaction = self.db.write() if writing else self.db.read()
+                with transaction as conn:
+                    result = fn(Access(conn, caller, self.wk), *args, **kwargs)
+                    if writing:
+                        checkpoints.reach("uow.before_commit")
+                    return result
+            except Exception as error:  # classified below; anything unknown is re-raised
+                failure = classify(error)
+                if failure is Failure.OTHER:
+                    raise
+                if failure is Failure.INVALID:
+                    raise InvalidArgumentError(
+                        "A value in the request cannot be stored (out of range or malformed)"
+                    ) from error
+                if failure is Failure.CONFLICT:
+                    conflicts += 1
+                    if conflicts >= MAX_CONFLICT_ATTEMPTS:
+                        raise ConflictError(
+                            "Conflict with an existing record (a concurrent request changed it)"
+                        ) from error
+                elif attempt >= MAX_ATTEMPTS:
+                    log.warning("giving up after %d attempts: %s", attempt, error)
+                    raise ConflictError(
+                        "The request kept conflicting with concurrent ones; retry it later"
+                    ) from error
+                self.retries += 1
+                ceiling = min(MAX_BACKOFF, BASE_BACKOFF * 2 ** (attempt - 1))
+                time.sleep(random.uniform(0, ceiling))
