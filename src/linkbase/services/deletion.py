@@ -11,8 +11,10 @@ UPDATE`` *before* the query that looks for what it owns or what refers to it. Wh
 transaction locks first wins: either the creator commits first and the deleter's next query (a
 fresh READ COMMITTED snapshot) finds the new object and deletes it too, or the deleter commits
 first and the creator's check finds its owner or link end gone (422/404). No orphan or dangling
-link survives either order. Transactions that may remove permission edges take the
-permission-graph lock first (``storage.locks``' lock order).
+link survives either order. Bulk writers, which do not lock each row they refer to, are kept
+apart by the reference guard (``storage.locks``), which every deletion takes. Transactions that
+may remove permission edges take the permission-graph lock first (``storage.locks``' lock
+order).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from linkbase.domain import uuids
-from linkbase.storage import locks, tables
+from linkbase.storage import locks, tables, transaction
 from linkbase.storage.closure import ClosureChange
 
 _CHUNK = 500
@@ -54,7 +56,7 @@ def _lock_for_delete(conn: Connection, objects: Iterable[str]) -> None:
     for infix in _DELETE_ORDER:
         if infix in by_infix:
             table = _TABLE_BY_INFIX[infix]
-            locks.lock_rows(conn, table, table.c.uuid, by_infix[infix], exclusive=True)
+            locks.lock_rows(conn, table, table.c.uuid, by_infix[infix], locks.RowLock.DELETE)
 
 
 def collect_owned(conn: Connection, roots: Iterable[str]) -> set[str]:
@@ -128,6 +130,7 @@ def delete_objects(conn: Connection, change: ClosureChange, roots: Iterable[str]
     roots = list(roots)
     if may_remove_edges(conn, roots):
         locks.lock_permission_graph(conn)
+    locks.guard_references(conn, deleting=True)
     doomed = collect_owned(conn, roots)
     doomed |= collect_referencing_links(conn, doomed)
     ordered = sorted(doomed)
@@ -141,6 +144,9 @@ def delete_objects(conn: Connection, change: ClosureChange, roots: Iterable[str]
     for infix in _DELETE_ORDER:
         table = _TABLE_BY_INFIX[infix]
         for chunk in _chunks(by_table.get(infix, [])):
+            if transaction.journaling(conn):
+                for row in conn.execute(sa.select(table).where(table.c.uuid.in_(chunk))):
+                    transaction.note(conn, table.name, row.uuid, dict(row._mapping), None)
             conn.execute(table.delete().where(table.c.uuid.in_(chunk)))
     for chunk in _chunks(ordered):
         conn.execute(tables.entries.delete().where(tables.entries.c.object_uuid.in_(chunk)))

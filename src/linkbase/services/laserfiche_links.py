@@ -19,16 +19,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from linkbase import checkpoints
 from linkbase.domain import uuids
 from linkbase.domain.errors import InvalidArgumentError, NotFoundError, PayloadTooLargeError
 from linkbase.domain.levels import Level
 from linkbase.services import entries as entry_service
+from linkbase.services import link_sets
+from linkbase.services import links as link_service
 from linkbase.services.context import Caller, Services
-from linkbase.services.deletion import delete_objects
 from linkbase.services.permissions import Access
-from linkbase.services.records import insert_record, update_record
-from linkbase.storage import tables
-from linkbase.storage.closure import closure_change
+from linkbase.storage import locks, tables
 
 _links = tables.links
 _defs = tables.link_definitions
@@ -211,6 +211,31 @@ def list_links(access: Access, repository_id: str, entry_id: int, *,
     return LinkPage(links[offset:end], total, end is not None and len(links) > end)
 
 
+def _lock_entries(access: Access, repository_id: str, entry_ids: set[int]) -> dict[int, str]:
+    """Lock the objects of these entries (``FOR NO KEY UPDATE``) and return their uuids.
+
+    Every PUT locks the entry it replaces the links of and every entry it names, in one global
+    order (by table, then uuid), so two PUTs that share an entry run one after the other — the
+    second reads the links the first committed, and the final set is exactly one request's —
+    and none of those entries can be deleted or moved before this transaction ends. Renames and
+    link creations elsewhere that merely refer to them do not wait (see ``storage.locks``).
+    An entry id that was moved or deleted while we waited is resolved again.
+    """
+    conn = access.conn
+    locked: set[str] = set()
+    while True:
+        found = entry_service.uuids_of_entries(conn, repository_id, entry_ids)
+        wanted = set(found.values()) - locked
+        if not wanted:
+            return found
+        for table in (tables.groups, tables.collections):
+            infix = uuids.GROUP if table is tables.groups else uuids.COLLECTION
+            locks.lock_rows(conn, table, table.c.uuid,
+                            [u for u in wanted if uuids.infix_of(u) == infix],
+                            locks.RowLock.UPDATE)
+        locked |= wanted
+
+
 def set_links(access: Access, repository_id: str, entry_id: int, specs: Sequence[LinkSpec],
               *, max_links: int) -> list[EntryLink]:
     """Replace the entry's visible links with ``specs``; returns all its visible links after.
@@ -219,11 +244,14 @@ def set_links(access: Access, repository_id: str, entry_id: int, specs: Sequence
     entry → NotFoundError; no write on it → PermissionDeniedError; too many links →
     PayloadTooLargeError; unknown definition or self link → InvalidArgumentError; another entry
     unknown or unreadable → NotFoundError. A link that stays keeps its id; identical requested
-    links count once; re-sending the same request changes nothing.
+    links count once; re-sending the same request changes nothing. Every write goes through the
+    link service (``links``, ``link_sets``); the caller's right to change the entry's links
+    (write on the entry, read on the other entries) is what authorizes them.
     """
     if len(specs) > max_links:
         raise PayloadTooLargeError(f"At most {max_links} links can be set in one request")
     conn = access.conn
+    _lock_entries(access, repository_id, {entry_id} | {s.other_entry_id for s in specs})
     entry = entry_service.load_entry(access, repository_id, entry_id)
     entry_service.require_write(access, entry)
     definitions = {int(r.id): r for r in conn.execute(sa.select(_defs))}
@@ -246,31 +274,33 @@ def set_links(access: Access, repository_id: str, entry_id: int, specs: Sequence
         desired[(definitions[spec.definition_id].description, source, target)] = spec.properties
     existing_ids = [r.id for r in conn.execute(_visible_links_query(access, entry))]
     existing = _link_rows(conn, existing_ids)
+    checkpoints.reach("laserfiche.links_read")
     kept: set[tuple[str, str, str]] = set()
     doomed: list[str] = []
+    changed: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for row in sorted(existing, key=lambda r: int(r["id"])):
         key = (row["name"], row["tail_uuid"], row["head_uuid"])
         if key in desired and key not in kept:
             kept.add(key)
             if (row["properties"] or {}) != desired[key]:
-                update_record(conn, _links, row, {"properties": desired[key]},
-                              access.caller.uuid)
+                changed.append((row, {"properties": desired[key]}))
         else:
             doomed.append(row["uuid"])
-    if doomed:
-        with closure_change(conn) as change:
-            delete_objects(conn, change, doomed)
-    for key, props in desired.items():
-        if key in kept:
-            continue
-        name, source, target = key
-        insert_record(
-            conn, _links,
-            {"uuid": uuids.new_uuid(access.wk.cluster_id, uuids.LINK),
-             "owner_uuid": access.caller.uuid, "link_class": RELATION, "name": name,
-             "tail_uuid": source, "head_uuid": target, "properties": dict(props)},
-            access.caller.uuid,
-        )
+    link_service.delete_authorized(access, doomed)
+    link_service.update_authorized(access, changed)
+    fresh = [
+        (index, {"link_class": RELATION, "name": name, "tail_uuid": source,
+                 "head_uuid": target, "properties": dict(props)})
+        for index, ((name, source, target), props) in enumerate(desired.items())
+        if (name, source, target) not in kept
+    ]
+    if fresh:
+        prepared = link_sets.prepare(fresh, access.caller.uuid, access.wk, conn.dialect.name,
+                                     in_given_order=True)
+        try:
+            link_sets.insert_links(access, prepared, references_locked=True)
+        except link_sets.Rejected as rejected:
+            raise rejected.error from None
     return list_links(access, repository_id, entry_id).items
 
 

@@ -14,7 +14,12 @@ from sqlalchemy.engine import Connection
 
 from linkbase import checkpoints
 from linkbase.domain import uuids
-from linkbase.domain.errors import InvalidArgumentError, NotFoundError, PermissionDeniedError
+from linkbase.domain.errors import (
+    InvalidArgumentError,
+    LinkbaseError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from linkbase.domain.levels import LADDER_NAMES, PERMISSION_NAMES, Level, level_of_name
 from linkbase.domain.resources import LINKS
 from linkbase.services import ownership
@@ -41,17 +46,23 @@ def _normalise(attrs: dict[str, Any]) -> dict[str, Any]:
     return attrs
 
 
-def _check_kinds(attrs: dict[str, Any], merged: dict[str, Any]) -> None:
+def _kinds_problem(sent: dict[str, Any], values: dict[str, Any]) -> LinkbaseError | None:
+    """Declared ``head_kind``/``tail_kind`` must match the kinds of the uuids (spec §5.1)."""
     for end in ("head", "tail"):
-        sent = attrs.pop(f"{end}_kind", None)
-        if sent is None:
-            continue
-        uuid = merged.get(f"{end}_uuid")
-        expected = uuids.kind_of(uuid)
-        if sent != expected:
-            raise InvalidArgumentError(
-                f"'{sent}' does not match uuid '{uuid}', expected '{expected}'"
-            )
+        kind = sent.get(f"{end}_kind")
+        if kind is not None:
+            uuid = values.get(f"{end}_uuid")
+            expected = uuids.kind_of(uuid)
+            if kind != expected:
+                return InvalidArgumentError(
+                    f"'{kind}' does not match uuid '{uuid}', expected '{expected}'")
+    return None
+
+
+def _check_kinds(attrs: dict[str, Any], merged: dict[str, Any]) -> None:
+    """:func:`_kinds_problem` of an update (kinds are checked, never stored: popped)."""
+    sent: dict[str, Any] = {k: attrs.pop(k) for k in ("head_kind", "tail_kind") if k in attrs}
+    _raise(_kinds_problem(sent, merged))
 
 
 def get_link(access: Access, uuid: str, *, for_update: bool = False) -> dict[str, Any]:
@@ -142,27 +153,69 @@ def _login_siblings(conn: Connection, link: dict[str, Any]) -> list[dict[str, An
     ]
 
 
+def _shape_problem(attrs: dict[str, Any], facts: ownership.Facts, *, is_admin: bool
+                   ) -> LinkbaseError | None:
+    """The checks every new link passes first (spec §1.4, §5.1): an assigned uuid, declared
+    kinds, the obsolete ``name`` class."""
+    uuid = attrs.get("uuid")
+    if uuid is not None:
+        if not is_admin:
+            return InvalidArgumentError("Uuid assignment not permitted")
+        if not isinstance(uuid, str) or uuids.infix_of(uuid) != uuids.LINK:
+            return InvalidArgumentError(f"Invalid uuid '{uuid}' for Link")
+        if facts.row(uuid) is not None:
+            return InvalidArgumentError(f"Uuid '{uuid}' is already in use")
+    kinds = _kinds_problem(attrs, attrs)
+    if kinds is not None:
+        return kinds
+    if attrs.get("link_class") == "name":
+        return InvalidArgumentError("Name Name links are obsolete")
+    return None
+
+
+def _ends_problem(attrs: dict[str, Any], facts: ownership.Facts) -> LinkbaseError | None:
+    """A non-permission link's head and tail must be readable references (spec §4.5)."""
+    for end in ("head_uuid", "tail_uuid"):
+        problem = ownership.reference_problem(end, attrs.get(end), facts)
+        if problem is not None:
+            return problem
+    return None
+
+
+def new_link_problem(attrs: dict[str, Any], facts: ownership.Facts, *, is_admin: bool
+                     ) -> LinkbaseError | None:
+    """Why an ordinary link (not ``permission``, not ``published_port``) with these cleaned,
+    normalised attributes cannot be created by the caller ``facts`` describe, or None: the
+    checks of :func:`create_link`, in its order, with its messages. The set-based path
+    (``services.link_sets``) applies it to every item of a batch."""
+    return (_shape_problem(attrs, facts, is_admin=is_admin) or _ends_problem(attrs, facts)
+            or ownership.owner_problem(attrs.get("owner_uuid") or facts.caller_uuid, facts))
+
+
+def _raise(problem: LinkbaseError | None) -> None:
+    if problem is not None:
+        raise problem
+
+
 def create_link(access: Access, attrs: dict[str, Any], *, change: ClosureChange | None = None,
                 ) -> dict[str, Any]:
     """Create a link (or return the existing permission link it duplicates, §5.4)."""
     conn = access.conn
     attrs = _normalise(clean_attrs(LINKS, attrs))
-    requested_uuid = attrs.pop("uuid", None)
-    if requested_uuid is not None:
-        _check_assigned_uuid(access, requested_uuid)
+    facts = ownership.AccessFacts(access)
+    if attrs.get("link_class") == "permission":
+        # Before any check: the checks and the dedupe below must see every grant committed
+        # before, and no other grant may be created between them and the insert.
+        lock_permission_graph(conn)
+    _raise(_shape_problem(attrs, facts, is_admin=access.caller.is_admin))
     link: dict[str, Any] = {
         "link_class": None, "name": None, "tail_uuid": None, "head_uuid": None,
         "properties": {}, **attrs,
     }
-    _check_kinds(attrs, link)
     link.pop("head_kind", None)
     link.pop("tail_kind", None)
-    if link["link_class"] == "name":
-        raise InvalidArgumentError("Name Name links are obsolete")
+    requested_uuid = link.pop("uuid", None)
     if link["link_class"] == "permission":
-        # Before any check: the checks and the dedupe below must see every grant committed
-        # before, and no other grant may be created between them and the insert.
-        lock_permission_graph(conn)
         _check_permission_ends(access, link)
         _require_manage_head(access, link["head_uuid"])
         existing = _existing_grant(conn, link)
@@ -171,12 +224,11 @@ def create_link(access: Access, attrs: dict[str, Any], *, change: ClosureChange 
             return _upgrade_existing(access, existing, link, attrs, change)
         link["owner_uuid"] = access.wk.system_user
     else:
-        for end in ("head_uuid", "tail_uuid"):
-            ownership.check_reference(access, end, link[end])
+        _raise(_ends_problem(link, facts))
         if link["link_class"] == "published_port":
             _check_published_port(conn, link)
         link["owner_uuid"] = link.get("owner_uuid") or access.caller.uuid
-        ownership.check_owner(access, link["owner_uuid"])
+        _raise(ownership.owner_problem(link["owner_uuid"], facts))
     link["uuid"] = requested_uuid or uuids.new_uuid(access.wk.cluster_id, uuids.LINK)
     record = insert_record(conn, _links, link, access.caller.uuid)
     if record["link_class"] == "permission":
@@ -191,15 +243,6 @@ def _set_edge(conn: Connection, record: dict[str, Any], change: ClosureChange | 
         return
     with closure_change(conn) as own:
         own.set_edge(record["uuid"], record["tail_uuid"], record["head_uuid"], level)
-
-
-def _check_assigned_uuid(access: Access, uuid: object) -> None:
-    if not access.caller.is_admin:
-        raise InvalidArgumentError("Uuid assignment not permitted")
-    if not isinstance(uuid, str) or uuids.infix_of(uuid) != uuids.LINK:
-        raise InvalidArgumentError(f"Invalid uuid '{uuid}' for Link")
-    if fetch_record(access.conn, _links, uuid) is not None:
-        raise InvalidArgumentError(f"Uuid '{uuid}' is already in use")
 
 
 def _check_published_port(conn: Connection, link: dict[str, Any]) -> None:
@@ -319,6 +362,26 @@ def delete_link(access: Access, uuid: str) -> dict[str, Any]:
 def permissions_on(services: Services, caller: Caller, uuid: str) -> list[dict[str, Any]]:
     """Use case: :func:`get_permissions` in one read snapshot."""
     return services.uow.read(caller, get_permissions, uuid)
+
+
+def update_authorized(access: Access, changes: list[tuple[dict[str, Any], dict[str, Any]]]
+                      ) -> None:
+    """Apply ``(current row, attrs)`` changes to non-permission links the caller was authorized
+    to change by another face's rule (the Laserfiche PUT: write on an entry the link joins),
+    with the same attribute validation as :func:`update_link`."""
+    for current, attrs in changes:
+        if current["link_class"] == "permission":
+            raise ValueError("permission links change through update_link only")
+        cleaned = clean_attrs(LINKS, dict(attrs), current_uuid=current["uuid"])
+        update_record(access.conn, _links, current, cleaned, access.caller.uuid)
+
+
+def delete_authorized(access: Access, doomed: list[str]) -> None:
+    """Delete links the caller was authorized to delete by another face's rule (see
+    :func:`update_authorized`), with the §6 cascade."""
+    if doomed:
+        with closure_change(access.conn) as change:
+            delete_objects(access.conn, change, doomed)
 
 
 def get_permissions(access: Access, uuid: str) -> list[dict[str, Any]]:

@@ -47,6 +47,7 @@ from linkbase.domain.resources import RESOURCE_BY_INFIX, Resource
 from linkbase.domain.uuids import WellKnown
 from linkbase.services.context import Caller
 from linkbase.storage import locks, tables
+from linkbase.storage.transaction import is_writing
 
 TABLE_BY_RESOURCE: dict[str, sa.Table] = {
     "links": tables.links,
@@ -240,7 +241,7 @@ class Access:
         self.caller = caller
         self.wk = well_known
         #: Inside a write transaction (lookups then lock what they find, see :meth:`lookup`).
-        self.writing = locks.is_writing(conn)
+        self.writing = is_writing(conn)
 
     # -- building blocks ---------------------------------------------------------------
 
@@ -284,8 +285,8 @@ class Access:
         if table is None:
             return None
         query = sa.select(table).where(table.c.uuid == uuid)
-        if self.writing and self.conn.dialect.name == "postgresql":
-            query = query.with_for_update(read=True, key_share=True)
+        if self.writing:
+            query = locks.for_lock(query, self.conn, locks.RowLock.REFERENCE)
         row = self.conn.execute(query).first()
         return dict(row._mapping) if row is not None else None
 
@@ -345,6 +346,19 @@ class Access:
 
     # -- list filtering --------------------------------------------------------------------
 
+    def _can_rows(self, table: sa.Table, has: sa.Select[Any], owned: sa.Select[Any]
+                  ) -> ColumnElement[bool]:
+        """``can(U, L, X)`` for the rows X of ``table``, given ``has``/``owner`` targets at L."""
+        return sa.or_(table.c.uuid == self.caller.uuid, table.c.uuid.in_(has),
+                      table.c.owner_uuid.in_(owned))
+
+    def can_clause(self, level: Level, table: sa.Table) -> ColumnElement[bool] | None:
+        """A WHERE clause selecting the rows X of ``table`` with ``can(U, level, X)`` (None: no
+        restriction, for admins). The set form of :meth:`can`."""
+        if self.caller.is_admin:
+            return None
+        return self._can_rows(table, self.has_targets(level), self.owner_targets(level))
+
     def readable_clause(self, resource: Resource, table: sa.Table) -> ColumnElement[bool] | None:
         """A WHERE clause selecting the rows of ``table`` U may read (None: no restriction)."""
         if self.caller.is_admin:
@@ -359,7 +373,7 @@ class Access:
             if self.caller.is_active:
                 clause = sa.or_(clause, table.c.group_class == "role")
             return clause
-        generic = sa.or_(table.c.uuid == me, table.c.uuid.in_(has), table.c.owner_uuid.in_(owned))
+        generic = self._can_rows(table, has, owned)
         if resource.name != "links":
             return generic
         users = self.users_of(Level.READ)

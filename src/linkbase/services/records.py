@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from linkbase.domain.etag import compute_etag
 from linkbase.domain.timestamps import now_micros
+from linkbase.storage import locks, transaction
 
 #: Columns that never feed the etag (secrets, the etag itself, internal ids).
 _NOT_IN_ETAG = frozenset({"etag", "password_hash", "token_digest", "id"})
@@ -70,6 +71,7 @@ def insert_record(conn: Connection, table: sa.Table, values: dict[str, Any],
     result = conn.execute(table.insert().values(**record))
     if "id" in table.c and "id" not in record:
         record["id"] = result.inserted_primary_key[0] if result.inserted_primary_key else None
+    transaction.note(conn, table.name, record["uuid"], None, record)
     return record
 
 
@@ -87,6 +89,7 @@ def update_record(conn: Connection, table: sa.Table, current: dict[str, Any],
     values = {k: updated[k] for k in (*real, "etag", "modified_at", "modified_by_user_uuid")
               if k in table.c}
     conn.execute(table.update().where(table.c.uuid == current["uuid"]).values(**values))
+    transaction.note(conn, table.name, current["uuid"], current, updated)
     return updated
 
 
@@ -94,11 +97,12 @@ def fetch_record(conn: Connection, table: sa.Table, uuid: str, *,
                  for_update: bool = False) -> dict[str, Any] | None:
     """The stored row with this uuid, or None.
 
-    ``for_update`` (in a write transaction): lock the row until the transaction ends, so a
-    concurrent update or delete of it waits and then applies to what this one wrote.
+    ``for_update`` (in a write transaction): lock the row until the transaction ends
+    (``FOR NO KEY UPDATE``, ``storage.locks``), so a concurrent update or delete of it waits and
+    then applies to what this one wrote.
     """
     query = sa.select(table).where(table.c.uuid == uuid)
-    if for_update and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
+    if for_update:
+        query = locks.for_lock(query, conn, locks.RowLock.UPDATE)
     row = conn.execute(query).first()
     return dict(row._mapping) if row is not None else None

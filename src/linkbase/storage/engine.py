@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from linkbase.storage.locks import begin_transaction_state
+from linkbase.storage.transaction import begin_transaction_state
 
 
 def normalise_url(url: str) -> str:

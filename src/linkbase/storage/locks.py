@@ -14,59 +14,42 @@ in the database (so they hold across threads, processes and machines):
   the database's write lock (``BEGIN IMMEDIATE``), so nothing more is needed. Readers never take
   it, and writes that change no edge (tags, stars, relations, collections) never wait for it.
 
-* **Row locks** (:func:`lock_rows`): ``FOR UPDATE`` on a row a transaction is about to change or
-  delete (so two updates of one link apply one after the other and the last writer wins), and
-  ``FOR KEY SHARE`` on a row a transaction merely *refers to* (an owner, a link's head or tail),
-  so a concurrent delete of that row waits for the referencing transaction, or the reference
-  check waits for the delete and sees the row gone. SQLite ignores them (its writers are
-  serial).
+* **Row locks** (:func:`lock_rows`): ``FOR UPDATE`` on a row a transaction is about to delete,
+  ``FOR NO KEY UPDATE`` on a row it is about to change (so two updates of one link apply one
+  after the other and the last writer wins), and ``FOR KEY SHARE`` on a row it merely *refers
+  to* (an owner, a link's head or tail), so a concurrent delete of that row waits for the
+  referencing transaction, or the reference check waits for the delete and sees the row gone.
+  ``FOR KEY SHARE`` does not conflict with ``FOR NO KEY UPDATE``: referring to a project never
+  waits for its rename. SQLite ignores them (its writers are serial).
+
+* **The reference guard** (:func:`guard_references`), for writers that refer to too many rows to
+  lock each (a bulk import of 50,000 links may name 100,000 objects; locking a row on
+  PostgreSQL writes to it). Such a writer locks the empty table ``reference_guard`` in ``SHARE``
+  mode; every deleter locks it in ``ROW EXCLUSIVE`` mode. The two modes conflict with each other
+  and not with themselves: bulk writers run together, deleters run together, but a delete never
+  overlaps a bulk write, so the bulk write's existence checks stay true until it commits.
 
 Lock order, to keep deadlocks rare (the unit of work retries the ones PostgreSQL still detects):
-the graph lock first, then row locks.
+the graph lock first, then the reference guard, then row locks.
 """
 
 from __future__ import annotations
 
+import enum
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from linkbase import checkpoints
+from linkbase.storage.transaction import state
 
 #: The advisory lock key of the permission graph (an arbitrary 64-bit constant: "linkbase").
 GRAPH_LOCK_KEY = zlib.crc32(b"linkbase.permission_graph")
-_STATE = "linkbase.tx"
-
-
-@dataclass
-class TransactionState:
-    """What the current transaction has locked (reset when a transaction begins)."""
-
-    writing: bool
-    graph_locked: bool = False
-    notes: dict[str, Any] = field(default_factory=dict)
-
-
-def begin_transaction_state(conn: Connection, *, writing: bool) -> None:
-    """Called as each transaction begins (an engine event, ``storage.engine``)."""
-    conn.info[_STATE] = TransactionState(writing)
-
-
-def state(conn: Connection) -> TransactionState:
-    """The current transaction's state."""
-    current = conn.info.get(_STATE)
-    if not isinstance(current, TransactionState):
-        current = conn.info[_STATE] = TransactionState(writing=True)
-    return current
-
-
-def is_writing(conn: Connection) -> bool:
-    """True inside a write transaction."""
-    return state(conn).writing
+#: The empty table whose table lock is the reference guard (``storage.tables``).
+REFERENCE_GUARD = "reference_guard"
 
 
 def lock_permission_graph(conn: Connection) -> None:
@@ -86,23 +69,46 @@ def lock_permission_graph(conn: Connection) -> None:
 _graph_lock_disabled = False
 
 
-def lock_rows(conn: Connection, table: sa.Table, key: sa.Column[Any], values: Iterable[Any], *,
-              exclusive: bool) -> list[Any]:
-    """Lock the rows of ``table`` whose ``key`` is in ``values``, in key order; returns the keys
-    found (rows that do not exist are not locked and not returned).
+class RowLock(enum.Enum):
+    """Row lock strengths (see the module docstring)."""
 
-    ``exclusive``: ``FOR UPDATE`` (the row will change or go); else ``FOR KEY SHARE`` (the row is
-    referred to and must not go). On SQLite it only reports which rows exist.
-    """
+    DELETE = "delete"          # FOR UPDATE
+    UPDATE = "update"          # FOR NO KEY UPDATE
+    REFERENCE = "reference"    # FOR KEY SHARE
+
+
+def for_lock(query: sa.Select[Any], conn: Connection, mode: RowLock) -> sa.Select[Any]:
+    """``query`` with the row lock clause of ``mode`` (unchanged on SQLite)."""
+    if conn.dialect.name != "postgresql":
+        return query
+    if mode is RowLock.DELETE:
+        return query.with_for_update()
+    if mode is RowLock.UPDATE:
+        return query.with_for_update(key_share=True)
+    return query.with_for_update(read=True, key_share=True)
+
+
+def lock_rows(conn: Connection, table: sa.Table, key: sa.Column[Any], values: Iterable[Any],
+              mode: RowLock) -> list[Any]:
+    """Lock the rows of ``table`` whose ``key`` is in ``values``, in key order; returns the keys
+    found (rows that do not exist are not locked and not returned). On SQLite it only reports
+    which rows exist."""
     wanted: Sequence[Any] = sorted(set(values))
-    if not wanted:
-        return []
     found: list[Any] = []
     for start in range(0, len(wanted), 500):
         chunk = list(wanted[start : start + 500])
-        query = sa.select(key).where(key.in_(chunk)).order_by(key)
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update() if exclusive else query.with_for_update(
-                read=True, key_share=True)
+        query = for_lock(sa.select(key).where(key.in_(chunk)).order_by(key), conn, mode)
         found.extend(row[0] for row in conn.execute(query))
     return found
+
+
+def guard_references(conn: Connection, *, deleting: bool) -> None:
+    """Take the reference guard: ``deleting`` for a transaction that deletes objects, otherwise
+    for one that creates many references without locking each referenced row."""
+    current = state(conn)
+    mode = "ROW EXCLUSIVE" if deleting else "SHARE"
+    if mode in current.guards:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text(f"LOCK TABLE {REFERENCE_GUARD} IN {mode} MODE"))
+    current.guards.add(mode)

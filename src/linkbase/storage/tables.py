@@ -186,3 +186,11 @@ entries = sa.Table(
     sa.Column("entry_id", sa.Integer, primary_key=True),
     sa.Column("object_uuid", Uuid, nullable=False, unique=True),
 )
+
+#: Never holds a row: its table lock is the reference guard of ``storage.locks``, which keeps a
+#: bulk write's references valid against concurrent deletes without locking every referenced row.
+reference_guard = sa.Table(
+    "reference_guard",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+)

@@ -1,4 +1,4 @@
-"""concurrency: published_port names unique in the database
+"""concurrency: published_port names unique in the database; the reference guard table
 
 Revision ID: 0002
 Revises: 0001
@@ -22,7 +22,11 @@ def upgrade() -> None:
     """A partial unique index backs the published_port name rule under concurrency."""
     op.create_index('uq_links_published_port_name', 'links', ['name'], unique=True,
                     sqlite_where=_WHERE, postgresql_where=_WHERE)
+    op.create_table('reference_guard',
+                    sa.Column('id', sa.Integer(), nullable=False),
+                    sa.PrimaryKeyConstraint('id', name=op.f('pk_reference_guard')))
 
 
 def downgrade() -> None:
+    op.drop_table('reference_guard')
     op.drop_index('uq_links_published_port_name', table_name='links')
