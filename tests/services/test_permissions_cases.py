@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 from tests.reference.evaluator import Reference
-from tests.services.test_permissions_property import SYSTEM, WK, caller_for, snapshot
+from tests.reference.snapshot import snapshot
+from tests.services.test_permissions_property import SYSTEM, WK, caller_for
 
 from linkbase.bootstrap import prepare_database
 from linkbase.domain.query import build_list_query

@@ -22,13 +22,11 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.reference.evaluator import (
-    Collection,
-    Group,
-    Link,
     Reference,
     Snapshot,
     User,
 )
+from tests.reference.snapshot import snapshot
 from tests.services.test_permissions_explain import assert_valid_path
 from tests.support.databases import fresh_database_url
 
@@ -56,25 +54,6 @@ MAX_STEPS = 15
 NAMES = ("can_read", "can_write", "can_manage", "can_login")
 #: How many drawn operations were applied or refused (printed with ``-s``; guards vacuity).
 OUTCOMES: Counter[str] = Counter()
-
-# -- snapshot -------------------------------------------------------------------------------------
-
-
-def snapshot(conn: sa.Connection) -> Snapshot:
-    """The stored objects, read straight from the tables (never the closure or edges)."""
-    snap = Snapshot()
-    for r in conn.execute(sa.select(tables.users)).mappings():
-        snap.users[r["uuid"]] = User(r["uuid"], bool(r["is_admin"]), bool(r["is_active"]),
-                                     r["owner_uuid"])
-    for r in conn.execute(sa.select(tables.groups)).mappings():
-        snap.groups[r["uuid"]] = Group(r["uuid"], r["group_class"], r["owner_uuid"])
-    for r in conn.execute(sa.select(tables.collections)).mappings():
-        snap.collections[r["uuid"]] = Collection(r["uuid"], r["owner_uuid"])
-    for r in conn.execute(sa.select(tables.links)).mappings():
-        snap.links[r["uuid"]] = Link(r["uuid"], r["link_class"], r["name"], r["head_uuid"],
-                                     r["tail_uuid"], r["owner_uuid"])
-    return snap
-
 
 def caller_for(user: User) -> Caller:
     return Caller(uuid=user.uuid, is_admin=user.is_admin, is_active=user.is_active)

@@ -73,3 +73,17 @@ def drop_created_schemas() -> None:
             conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     engine.dispose()
     _created_schemas.clear()
+
+
+def table_digest(engine: sa.engine.Engine) -> dict[str, str]:
+    """A digest of every row of every table: equal digests mean nothing was written."""
+    import hashlib
+
+    from linkbase.storage import tables
+
+    out: dict[str, str] = {}
+    with engine.connect() as conn:
+        for table in tables.metadata.sorted_tables:
+            rows = sorted(repr(tuple(r)) for r in conn.execute(sa.select(table)))
+            out[table.name] = f"{len(rows)}:" + hashlib.sha256("\n".join(rows).encode()).hexdigest()
+    return out

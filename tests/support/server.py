@@ -104,14 +104,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def server_command(port: int, database_url: str) -> list[str]:
-    """The command line starting the server: the console script when installed, else ``-m``."""
+def cli_command(*args: str) -> list[str]:
+    """A ``linkbase`` command line: the console script when installed, else ``-m``."""
     script = Path(sys.executable).with_name("linkbase")
     if not script.exists():
         found = shutil.which("linkbase")
         script = Path(found) if found else script
     head = [str(script)] if script.exists() else [sys.executable, "-m", "linkbase.cli.main"]
-    return [*head, "serve", "--host", "127.0.0.1", "--port", str(port), "--database", database_url]
+    return [*head, *args]
+
+
+def server_command(port: int, database_url: str, *extra: str) -> list[str]:
+    """The command line starting the server."""
+    return cli_command("serve", "--host", "127.0.0.1", "--port", str(port), "--database",
+                       database_url, *extra)
 
 
 def _tail(text: str, lines: int = 60) -> str:

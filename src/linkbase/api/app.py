@@ -46,6 +46,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     return app
 
 
+def app_from_environment() -> FastAPI:
+    """The app of one worker process of ``linkbase serve --workers N``: settings from the
+    environment, over a database the parent process has already migrated and seeded."""
+    settings = Settings()
+    return create_app(settings, Database(settings.database_url))
+
+
 def _mount_optional_faces(app: FastAPI) -> None:
     """Mount the Laserfiche, native and web faces when their modules are present."""
     for module_name in ("linkbase.api.laserfiche.routes", "linkbase.api.native.routes",

@@ -191,8 +191,44 @@ def definition_list(database: DatabaseOption = None) -> None:
               f"{row['description']}")
 
 
+def verify(
+    repair: Annotated[bool, typer.Option("--repair", help="Rebuild the derived tables from the "
+                                         "stored objects, then check again.")] = False,
+    database: DatabaseOption = None,
+) -> None:
+    """Check the permission closure and edges against a full recompute (exit 1 if they differ).
+
+    Runs in one read snapshot without locks, so the server can keep serving. With --repair the
+    derived tables are rebuilt under the permission-graph lock.
+
+    Example: linkbase verify --database postgresql://localhost/linkbase
+    """
+    from linkbase.services import verification
+
+    services = _open(database)
+    report = verification.verify(services)
+    _print_report(report)
+    if not report.ok and repair:
+        report = verification.repair(services)
+        print("repaired; checked again:")
+        _print_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_report(report: Any) -> None:
+    for difference in report.differences:
+        print(difference.describe())
+    print(f"permission_edges: {report.edges} rows, {report.edge_differences} differences")
+    print(f"group_closure: {report.closure_rows} rows, {report.closure_differences} differences")
+    if report.duplicate_grants:
+        print(f"duplicate grants (legacy, allowed): {len(report.duplicate_grants)}")
+    print("ok" if report.ok else "DIFFERENT")
+
+
 def register(app: typer.Typer) -> None:
     """Attach the admin command groups."""
+    app.command("verify")(verify)
     app.add_typer(db_app, name="db")
     app.add_typer(user_app, name="user")
     app.add_typer(token_app, name="token")

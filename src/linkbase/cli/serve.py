@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -30,10 +31,13 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     database: DatabaseOption = None,
+    workers: Annotated[int, typer.Option(
+        min=1, help="Server processes sharing the port (PostgreSQL: up to one per core; "
+        "SQLite: writes still go one at a time).")] = 1,
 ) -> None:
     """Start the server, bringing the schema up to date first.
 
-    Example: linkbase serve --port 8000 --database sqlite:///linkbase.db
+    Example: linkbase serve --port 8000 --database sqlite:///linkbase.db --workers 2
     """
     import uvicorn
 
@@ -43,11 +47,21 @@ def serve(
 
     configure_logging()
     settings = _settings(database)
-    db = prepare_database(settings)
+    db = prepare_database(settings)  # once, before any worker starts
     if not settings.system_root_token:
         _first_start_token(settings, db)
-    app = create_app(settings, db)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": "warning",
+                               "access_log": False}
+    if workers == 1:
+        uvicorn.run(create_app(settings, db), **options)
+        return
+    db.dispose()
+    # Each worker is a fresh process that builds its app from the environment (the database
+    # is already migrated and seeded); every guarantee between requests holds across them
+    # because all ordering is done by the database (storage.locks).
+    os.environ["LINKBASE_DATABASE_URL"] = settings.database_url
+    uvicorn.run("linkbase.api.app:app_from_environment", factory=True, workers=workers,
+                **options)
 
 
 def _first_start_token(settings: Settings, db: Database) -> None:

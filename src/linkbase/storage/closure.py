@@ -192,8 +192,40 @@ def recompute(conn: Connection, nodes: Iterable[str]) -> None:
 
 def recompute_all(conn: Connection) -> None:
     """Rebuild the whole table from the edges in bulk (one recursive query)."""
+    lock_permission_graph(conn)
     conn.execute(group_closure.delete())
     conn.execute(sa.text(_RECOMPUTE_SQL.replace("closure_seed s", f"({_ALL_GROUP_HEADS}) s")))
+
+
+ClosureRow = tuple[str, str, int, bool]
+"""``(group_uuid, target_uuid, level, traverse_owned)``."""
+
+
+def _ordered(column: str, dialect: str) -> str:
+    # Byte order on both backends, which is Python's order for the ASCII uuids stored here.
+    return f'{column} COLLATE "C"' if dialect == "postgresql" else column
+
+
+def expected_closure(conn: Connection) -> Iterator[ClosureRow]:
+    """The whole closure as a full recompute from the edges gives it, in byte order of
+    ``(group_uuid, target_uuid)``, streamed (nothing is written)."""
+    dialect = conn.dialect.name
+    sql = (_WALK_CTE.replace("closure_seed s", f"({_ALL_GROUP_HEADS}) s")
+           + "SELECT grp, node, MAX(level), MAX(to_flag) FROM walk GROUP BY grp, node "
+           + f"ORDER BY {_ordered('grp', dialect)}, {_ordered('node', dialect)}")
+    for row in conn.execution_options(stream_results=True, yield_per=10_000).execute(
+            sa.text(sql)):
+        yield str(row[0]), str(row[1]), int(row[2]), bool(row[3])
+
+
+def stored_closure(conn: Connection) -> Iterator[ClosureRow]:
+    """The stored closure, in the order of :func:`expected_closure`, streamed."""
+    dialect = conn.dialect.name
+    sql = ("SELECT group_uuid, target_uuid, level, traverse_owned FROM group_closure ORDER BY "
+           f"{_ordered('group_uuid', dialect)}, {_ordered('target_uuid', dialect)}")
+    for row in conn.execution_options(stream_results=True, yield_per=10_000).execute(
+            sa.text(sql)):
+        yield str(row[0]), str(row[1]), int(row[2]), bool(row[3])
 
 
 def _add_edge_delta(conn: Connection, tail: str, head: str, level: int) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
+from linkbase import checkpoints
 from linkbase.storage.engine import create_engine
 
 
@@ -86,6 +87,7 @@ class Database:
     def write(self) -> Iterator[Connection]:
         """A read-write transaction (on SQLite it takes the write lock up front)."""
         gate = self.writer_gate if self.dialect == "sqlite" else nullcontext()
+        checkpoints.reach("database.begin_write")
         with gate, self.engine.begin() as conn:
             yield conn
 

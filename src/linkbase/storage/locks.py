@@ -37,7 +37,8 @@ from __future__ import annotations
 
 import enum
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -58,15 +59,26 @@ def lock_permission_graph(conn: Connection) -> None:
     if current.graph_locked:
         return
     checkpoints.reach("graph_lock.acquiring")
-    if conn.dialect.name == "postgresql" and not _graph_lock_disabled:
+    if conn.dialect.name == "postgresql" and "graph" not in _disabled:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": GRAPH_LOCK_KEY})
     current.graph_locked = True
     checkpoints.reach("graph_lock.acquired")
 
 
-#: Tests switch the lock off to prove that their interleavings really reproduce the races it
-#: prevents (see tests/services/test_interleavings.py); never set in production.
-_graph_lock_disabled = False
+#: Locks switched off (``graph``, ``rows``, ``guard``): tests do it to prove that their
+#: interleavings really reproduce the races the locks prevent (tests/services/
+#: test_interleavings.py). Nothing else ever sets it.
+_disabled: set[str] = set()
+
+
+@contextmanager
+def disabled(*names: str) -> Iterator[None]:
+    """Switch locks off for the duration of the block (tests only)."""
+    _disabled.update(names)
+    try:
+        yield
+    finally:
+        _disabled.difference_update(names)
 
 
 class RowLock(enum.Enum):
@@ -79,7 +91,7 @@ class RowLock(enum.Enum):
 
 def for_lock(query: sa.Select[Any], conn: Connection, mode: RowLock) -> sa.Select[Any]:
     """``query`` with the row lock clause of ``mode`` (unchanged on SQLite)."""
-    if conn.dialect.name != "postgresql":
+    if conn.dialect.name != "postgresql" or "rows" in _disabled:
         return query
     if mode is RowLock.DELETE:
         return query.with_for_update()
@@ -109,6 +121,6 @@ def guard_references(conn: Connection, *, deleting: bool) -> None:
     mode = "ROW EXCLUSIVE" if deleting else "SHARE"
     if mode in current.guards:
         return
-    if conn.dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql" and "guard" not in _disabled:
         conn.execute(sa.text(f"LOCK TABLE {REFERENCE_GUARD} IN {mode} MODE"))
     current.guards.add(mode)

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,14 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from linkbase.api.app import create_app
 from linkbase.settings import Settings
-from linkbase.storage import tables
-from tests.support.databases import BACKENDS, fresh_database_url
+from tests.support.databases import BACKENDS, fresh_database_url, table_digest
 from tests.support.server import ServerHandle, running_server
 
 ROOT_TOKEN = "lbtestroot" + "0" * 30
@@ -105,13 +102,7 @@ class Api:
 
 def table_snapshot(app: FastAPI) -> dict[str, str]:
     """A digest of every row of every table: equal snapshots mean nothing was written."""
-    db = app.state.services.db
-    out: dict[str, str] = {}
-    with db.engine.connect() as conn:
-        for table in tables.metadata.sorted_tables:
-            rows = sorted(repr(tuple(r)) for r in conn.execute(sa.select(table)))
-            out[table.name] = f"{len(rows)}:" + hashlib.sha256("\n".join(rows).encode()).hexdigest()
-    return out
+    return table_digest(app.state.services.db.engine)
 
 
 @pytest.fixture
