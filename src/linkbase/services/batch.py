@@ -52,6 +52,8 @@ ON_DUPLICATE = ("error", "ignore", "update")
 #: How long one transaction of a link-by-link batch runs before it commits and the next one
 #: starts (other writers get the database in between).
 CHUNK_SECONDS = 0.25
+#: Most ordinary links a link-by-link batch inserts as one set.
+RUN_LENGTH = 5_000
 
 
 @dataclass
@@ -309,20 +311,48 @@ class _Chunk:
     changes: list[transaction.Change]
 
 
+def _ordinary(item: link_sets.Item) -> bool:
+    return item[1].get("link_class") not in link_sets.OWN_RULES
+
+
+def _create_run(access: Access, items: list[link_sets.Item]) -> BatchResult:
+    """Create consecutive ordinary links as one set; if the set is refused, item by item (so
+    every refusal is reported and the others still see each other, as one by one)."""
+    if not items:
+        return BatchResult()
+    prepared = link_sets.prepare([(i, dict(a)) for i, a in items], access.caller.uuid,
+                                 access.wk, access.conn.dialect.name)
+    try:
+        return BatchResult(created=link_sets.insert_links(access, prepared))
+    except link_sets.Rejected:
+        return _create_each(access, items)
+
+
 def _chunk(access: Access, batch: PreparedBatch, start: int, seen: frozenset[str]) -> _Chunk:
-    """Apply the items from ``start`` on, in order, until :data:`CHUNK_SECONDS` have passed."""
+    """Apply the items from ``start`` on, in order, until :data:`CHUNK_SECONDS` have passed:
+    runs of ordinary links as sets, the others one by one."""
     journal = transaction.start_journal(access.conn)
     began = time.monotonic()
     result = BatchResult()
     now_seen = set(seen)
+    items = batch.items
     position = start
-    while position < len(batch.items) and (
+    while position < len(items) and (
         position == start or time.monotonic() - began < CHUNK_SECONDS
     ):
-        item = batch.items[position]
-        position += 1
-        fresh = _set_aside(access, batch, [item], now_seen, result, updating=True)
-        result.add(_create_each(access, fresh))
+        end = position
+        while end < len(items) and end - position < RUN_LENGTH and _ordinary(items[end]):
+            end += 1
+        if end > position:
+            fresh = _set_aside(access, batch, items[position:end], now_seen, result,
+                               updating=True)
+            result.add(_create_run(access, fresh))
+            position = end
+        else:
+            fresh = _set_aside(access, batch, [items[position]], now_seen, result,
+                               updating=True)
+            result.add(_create_each(access, fresh))
+            position += 1
     return _Chunk(position, frozenset(now_seen), result, list(journal))
 
 

@@ -35,7 +35,7 @@ from linkbase.services import links as link_service
 from linkbase.services.ownership import is_checked_reference
 from linkbase.services.permissions import Access, table_of_uuid
 from linkbase.services.records import etag_of_stored
-from linkbase.storage import bulk, locks, tables
+from linkbase.storage import bulk, locks, tables, transaction
 
 #: Link classes with rules of their own: never created here.
 OWN_RULES = frozenset({"permission", "published_port"})
@@ -231,4 +231,8 @@ def insert_links(access: Access, prepared: PreparedLinks, *,
         if problem is not None:
             raise Rejected(index, problem)
     bulk.insert_links(access.conn, prepared.links)
+    if transaction.journaling(access.conn):
+        for row in prepared.links.rows:
+            transaction.note(access.conn, tables.links.name, row[0], None,
+                             dict(zip(bulk.ROW_COLUMNS, row, strict=True)))
     return len(prepared.links.rows)

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from linkbase import checkpoints
 from linkbase.domain import uuids
 from linkbase.domain.errors import (
     InvalidArgumentError,
@@ -194,6 +195,7 @@ def exchange_password(services: Services, repository_id: str, grant_type: str | 
 
     user, presented, presented_expiry = services.uow.read_as_server(look_up)
     assert password is not None
+    checkpoints.reach("tokens.checking_password")
     scopes: list[str] = ["all"]
     expires_at = now_micros() + EXCHANGE_LIFETIME_SECONDS * 1_000_000
     if presented is not None and user is not None and presented.uuid == user["uuid"]:
