@@ -30,19 +30,12 @@ import asyncio
 import json
 import os
 import secrets
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
-from scratch import scratch_database
+from scratch import running_server, scratch_database
 
 ROOT_TOKEN = "bench" + secrets.token_hex(20)
 DEFAULT_PG = os.environ.get("LINKBASE_TEST_POSTGRES_URL",
@@ -62,55 +55,6 @@ class Result:
     @property
     def rate(self) -> float:
         return self.requests / self.seconds if self.seconds else float("inf")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _server_command(port: int, database_url: str) -> list[str]:
-    script = Path(sys.executable).with_name("linkbase")
-    if not script.exists() and shutil.which("linkbase"):
-        script = Path(str(shutil.which("linkbase")))
-    head = [str(script)] if script.exists() else [sys.executable, "-m", "linkbase.cli.main"]
-    return [*head, "serve", "--host", "127.0.0.1", "--port", str(port), "--database", database_url]
-
-
-@contextmanager
-def server(database_url: str) -> Iterator[str]:
-    """A running ``linkbase serve``; yields its base URL; terminated on exit."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINKBASE_")}
-    env["LINKBASE_SYSTEM_ROOT_TOKEN"] = ROOT_TOKEN
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
-    process = subprocess.Popen(_server_command(port, database_url), env=env, stdout=log,
-                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                log.seek(0)
-                raise SystemExit(f"server exited: {log.read().decode(errors='replace')[-2000:]}")
-            try:
-                if httpx.get(url + "/_health/ping", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("server did not become ready within 60 s")
-            time.sleep(0.05)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 async def run(client: httpx.AsyncClient, n: int, concurrency: int,
@@ -197,7 +141,8 @@ def main(argv: list[str] | None = None) -> None:
     levels = args.concurrency or [1, 8]
     results: list[Result] = []
     for backend in backends:
-        with scratch_database(backend, args.postgres_url) as url, server(url) as base:
+        with scratch_database(backend, args.postgres_url) as url, \
+                running_server(url, ROOT_TOKEN) as base:
             results += asyncio.run(bench_backend(backend, base, args.requests, levels))
     report(results)
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from tests.support.databases import fresh_database_url
 from tests.support.interleaving import Interleaver, Outcome, services_pair
 
 from linkbase.bootstrap import prepare_database
@@ -77,13 +79,11 @@ class World:
         assert report.ok, [d.describe() for d in report.differences]
 
     def without(self, *names: str) -> Any:
-        if self.dialect != "postgresql":
-            pytest.skip("SQLite serializes all writers: the race cannot be reproduced there")
+        assert self.dialect == "postgresql"
         return locks.disabled(*names)
 
 
-@pytest.fixture
-def world(database_url: str) -> Iterator[World]:
+def _world(database_url: str) -> Iterator[World]:
     settings = Settings(database_url=database_url)
     prepare_database(settings).dispose()
     a, b, tag = services_pair(database_url, settings)
@@ -92,6 +92,19 @@ def world(database_url: str) -> Iterator[World]:
     interleaver.close()
     a.db.dispose()
     b.db.dispose()
+
+
+@pytest.fixture
+def world(database_url: str) -> Iterator[World]:
+    """Both backends: the races run with every lock in place."""
+    yield from _world(database_url)
+
+
+@pytest.fixture
+def pg_world(tmp_path: Path) -> Iterator[World]:
+    """PostgreSQL only, for the runs with a lock switched off: SQLite serializes every writer
+    in ``BEGIN IMMEDIATE``, so there the races cannot happen at all."""
+    yield from _world(fresh_database_url("postgresql", tmp_path))
 
 
 # -- the permission closure -----------------------------------------------------------------
@@ -119,12 +132,12 @@ def test_a_revoked_grant_stays_revoked_when_a_path_to_it_is_added(world: World) 
     assert world.level(user, x) == Level.NONE
 
 
-def test_without_the_graph_lock_the_revoked_grant_survives(world: World) -> None:
-    with world.without("graph"):
-        user, x, outcome = _revoke_while_granting(world)
+def test_without_the_graph_lock_the_revoked_grant_survives(pg_world: World) -> None:
+    with pg_world.without("graph"):
+        user, x, outcome = _revoke_while_granting(pg_world)
     assert outcome.interleaved
-    assert world.level(user, x) == Level.READ  # the revocation was lost
-    assert not verification.verify(world.a).ok
+    assert pg_world.level(user, x) == Level.READ  # the revocation was lost
+    assert not verification.verify(pg_world.a).ok
 
 
 def _grant_while_revoking(w: World) -> tuple[str, str, Outcome]:
@@ -167,11 +180,11 @@ def test_identical_concurrent_grants_make_one_link(world: World) -> None:
     assert outcome.first["uuid"] == outcome.second["uuid"] == grants[0]["uuid"]
 
 
-def test_without_the_graph_lock_identical_grants_are_duplicated(world: World) -> None:
-    with world.without("graph"):
-        user, project, outcome = _identical_grants(world)
+def test_without_the_graph_lock_identical_grants_are_duplicated(pg_world: World) -> None:
+    with pg_world.without("graph"):
+        user, project, outcome = _identical_grants(pg_world)
     assert outcome.interleaved
-    assert len(world.rows(tables.links, tables.links.c.tail_uuid == user,
+    assert len(pg_world.rows(tables.links, tables.links.c.tail_uuid == user,
                           tables.links.c.head_uuid == project)) == 2
 
 
@@ -212,12 +225,12 @@ def test_crossed_project_moves_never_make_a_cycle(world: World) -> None:
     assert moved["owner_uuid"] != p1
 
 
-def test_without_locks_crossed_moves_make_a_cycle(world: World) -> None:
+def test_without_locks_crossed_moves_make_a_cycle(pg_world: World) -> None:
     # Both the graph lock and the row locks (each move refers to the other project) prevent it.
-    with world.without("graph", "rows"):
-        p1, p2, outcome = _crossed_moves(world)
+    with pg_world.without("graph", "rows"):
+        p1, p2, outcome = _crossed_moves(pg_world)
     assert outcome.interleaved
-    owners = {r["uuid"]: r["owner_uuid"] for r in world.rows(
+    owners = {r["uuid"]: r["owner_uuid"] for r in pg_world.rows(
         tables.groups, tables.groups.c.uuid.in_([p1, p2]))}
     assert owners == {p1: p2, p2: p1}
 
@@ -238,11 +251,11 @@ def test_a_collection_created_in_a_project_being_deleted_is_no_orphan(world: Wor
     assert world.rows(tables.collections, tables.collections.c.owner_uuid == project) == []
 
 
-def test_without_row_locks_the_collection_is_orphaned(world: World) -> None:
-    with world.without("rows", "graph"):
-        project, outcome = _create_in_deleted_project(world)
+def test_without_row_locks_the_collection_is_orphaned(pg_world: World) -> None:
+    with pg_world.without("rows", "graph"):
+        project, outcome = _create_in_deleted_project(pg_world)
     assert outcome.interleaved
-    assert len(world.rows(tables.collections, tables.collections.c.owner_uuid == project)) == 1
+    assert len(pg_world.rows(tables.collections, tables.collections.c.owner_uuid == project)) == 1
 
 
 def test_a_tag_on_a_collection_being_deleted_is_no_dangling_link(world: World) -> None:
@@ -274,11 +287,11 @@ def test_a_bulk_import_never_links_to_a_collection_being_deleted(world: World) -
     assert world.rows(tables.links, tables.links.c.head_uuid == collection) == []
 
 
-def test_without_the_reference_guard_the_bulk_import_dangles(world: World) -> None:
-    with world.without("guard", "rows"):
-        collection, outcome = _import_while_deleting(world)
+def test_without_the_reference_guard_the_bulk_import_dangles(pg_world: World) -> None:
+    with pg_world.without("guard", "rows"):
+        collection, outcome = _import_while_deleting(pg_world)
     assert outcome.interleaved
-    assert len(world.rows(tables.links, tables.links.c.head_uuid == collection)) == 20
+    assert len(pg_world.rows(tables.links, tables.links.c.head_uuid == collection)) == 20
 
 
 # -- the Laserfiche replace-all -------------------------------------------------------------
@@ -309,8 +322,8 @@ def test_concurrent_replace_all_leaves_exactly_one_requests_set(world: World) ->
     assert _link_targets(world, target) == [docs["two"]]  # the second request ran last
 
 
-def test_without_entry_locks_replace_all_makes_the_union(world: World) -> None:
-    with world.without("rows"):
-        target, docs, outcome = _replace_all_twice(world)
+def test_without_entry_locks_replace_all_makes_the_union(pg_world: World) -> None:
+    with pg_world.without("rows"):
+        target, docs, outcome = _replace_all_twice(pg_world)
     assert outcome.interleaved
-    assert _link_targets(world, target) == sorted([docs["one"], docs["two"]])
+    assert _link_targets(pg_world, target) == sorted([docs["one"], docs["two"]])

@@ -29,6 +29,8 @@ import time
 from collections.abc import Callable
 from typing import Concatenate, ParamSpec, TypeVar
 
+from prometheus_client import Counter
+
 from linkbase import checkpoints
 from linkbase.domain.errors import ConflictError, InvalidArgumentError
 from linkbase.domain.uuids import WellKnown
@@ -41,6 +43,11 @@ log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+#: Transactions run again, by the kind of failure (``storage.errors.Failure``): contention made
+#: visible to operators (``GET /metrics``).
+RETRIES = Counter("linkbase_transaction_retries_total",
+                  "Transactions rolled back and run again after losing a race", ["failure"])
 
 #: Attempts for a transaction that keeps losing races (deadlocks, serialization failures).
 MAX_ATTEMPTS = 12
@@ -114,5 +121,6 @@ class UnitOfWork:
                         "The request kept conflicting with concurrent ones; retry it later"
                     ) from error
                 self.retries += 1
+                RETRIES.labels(failure.value).inc()
                 ceiling = min(MAX_BACKOFF, BASE_BACKOFF * 2 ** (attempt - 1))
                 time.sleep(random.uniform(0, ceiling))
