@@ -110,54 +110,43 @@ def pg_world(tmp_path: Path) -> Iterator[World]:
 # -- the permission closure -----------------------------------------------------------------
 
 
-def _revoke_while_granting(w: World) -> tuple[str, str, Outcome]:
-    """R2 can_read X is revoked while R1 can_read R2 is granted; U is a member of R1."""
+def _revoke_and_grant(w: World, *, revoke_first: bool = True) -> tuple[str, str, Outcome]:
+    """R2 can_read X is revoked while R1 can_read R2 is granted; U is a member of R1. The
+    first of the two (held before its commit) is the revocation unless ``revoke_first`` is
+    false."""
     user = w.user("u")
     r1, r2 = w.group("R1", "role"), w.group("R2", "role")
     x = w.group("X", "project")
     w.grant(user, r1)
     doomed = w.grant(r2, x)
-    outcome = w.race(
-        lambda: objects.delete(w.a, w.root, LINKS, doomed["uuid"]),
-        lambda: objects.create(w.b, w.root, LINKS, {"link_class": "permission",
-                                                   "name": "can_read", "tail_uuid": r1,
-                                                   "head_uuid": r2}),
-    )
-    return user, x, outcome
+    grant = {"link_class": "permission", "name": "can_read", "tail_uuid": r1, "head_uuid": r2}
+
+    def revoke(services: Services) -> Any:
+        return objects.delete(services, w.root, LINKS, doomed["uuid"])
+
+    def add(services: Services) -> Any:
+        return objects.create(services, w.root, LINKS, dict(grant))
+
+    first, second = (revoke, add) if revoke_first else (add, revoke)
+    return user, x, w.race(lambda: first(w.a), lambda: second(w.b))
 
 
 def test_a_revoked_grant_stays_revoked_when_a_path_to_it_is_added(world: World) -> None:
-    user, x, outcome = _revoke_while_granting(world)
+    user, x, outcome = _revoke_and_grant(world)
     world.assert_serialized(outcome)
     assert world.level(user, x) == Level.NONE
 
 
 def test_without_the_graph_lock_the_revoked_grant_survives(pg_world: World) -> None:
     with pg_world.without("graph"):
-        user, x, outcome = _revoke_while_granting(pg_world)
+        user, x, outcome = _revoke_and_grant(pg_world)
     assert outcome.interleaved
     assert pg_world.level(user, x) == Level.READ  # the revocation was lost
     assert not verification.verify(pg_world.a).ok
 
 
-def _grant_while_revoking(w: World) -> tuple[str, str, Outcome]:
-    """The other order: R1 can_read R2 is granted first (held), R2 can_read X revoked."""
-    user = w.user("u")
-    r1, r2 = w.group("R1", "role"), w.group("R2", "role")
-    x = w.group("X", "project")
-    w.grant(user, r1)
-    doomed = w.grant(r2, x)
-    outcome = w.race(
-        lambda: objects.create(w.a, w.root, LINKS, {"link_class": "permission",
-                                                   "name": "can_read", "tail_uuid": r1,
-                                                   "head_uuid": r2}),
-        lambda: objects.delete(w.b, w.root, LINKS, doomed["uuid"]),
-    )
-    return user, x, outcome
-
-
 def test_a_grant_and_a_revocation_in_the_other_order(world: World) -> None:
-    user, x, outcome = _grant_while_revoking(world)
+    user, x, outcome = _revoke_and_grant(world, revoke_first=False)
     world.assert_serialized(outcome)
     assert world.level(user, x) == Level.NONE
 
