@@ -32,8 +32,8 @@ from linkbase.domain.levels import Level
 from linkbase.domain.query import build_list_query
 from linkbase.domain.resources import COLLECTIONS
 from linkbase.domain.uuids import WellKnown
-from linkbase.services import groups, links
-from linkbase.services.context import Caller
+from linkbase.services import groups, links, verification
+from linkbase.services.context import Caller, Services
 from linkbase.services.listing import list_records
 from linkbase.services.permissions import Access
 from linkbase.settings import Settings
@@ -410,6 +410,12 @@ def main(argv: list[str] | None = None) -> int:
               "at write, full walk per read")
     check = timed(lambda: _one_check(db, newcomer, g)) * 1000
     print(f"check right after the change (closure): {check:.2f} ms")
+    services = Services(db, Settings(database_url=url))
+    started = time.perf_counter()
+    report = verification.verify(services)
+    print(f"linkbase verify (edges and closure vs a full recompute, {report.edges} edges, "
+          f"{report.closure_rows} closure rows): {time.perf_counter() - started:.1f} s, "
+          f"{'ok' if report.ok else 'DIFFERENT'}")
     db.dispose()
     return 0
 

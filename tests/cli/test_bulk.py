@@ -346,7 +346,7 @@ def test_parallel_import_with_grants_keeps_the_closure_exact(cli: Cli, heads: li
                                                                "can_manage"]),
                "tail_uuid": tail, "head_uuid": head}
               for tail, head in rng.sample(pairs, min(1000, len(pairs)))]
-    ordinary = make_links(50_000 - len(grants), seed=5, classes=["tag", "parallel-note"],
+    ordinary = make_links(50_000 - len(grants), seed=50, classes=["tag", "parallel-note"],
                           heads=heads)
     mixed = ordinary[:]
     for grant in grants:

@@ -68,8 +68,12 @@ def drop_created_schemas() -> None:
     if not _created_schemas or not postgres_available():
         return
     engine = sa.create_engine(PG_ADMIN_URL)
-    with engine.begin() as conn:
-        for schema in _created_schemas:
+    # One transaction per schema: dropping a schema locks each of its ~40 tables and indexes
+    # until commit, and PostgreSQL's lock table is shared by every connection (about
+    # max_locks_per_transaction x max_connections slots), so dropping hundreds at once would
+    # make concurrent transactions fail with "out of shared memory".
+    for schema in _created_schemas:
+        with engine.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     engine.dispose()
     _created_schemas.clear()
