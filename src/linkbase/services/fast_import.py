@@ -28,7 +28,7 @@ from linkbase.services.records import etag_of_stored
 from linkbase.storage import bulk, tables
 
 #: Link classes the per-link service has extra rules for: batches holding one skip the fast path.
-OWN_RULES = frozenset({"permission", "published_port"})
+OWN_RULES = frozenset({"permission", "published_port", "shortcut"})
 
 Item = tuple[int, dict[str, Any]]
 """A batch item that passed attribute validation: its index in the batch and its attributes."""

@@ -25,6 +25,7 @@ from linkbase.domain.levels import Level
 from linkbase.services import entries as entry_service
 from linkbase.services.context import Caller, Services
 from linkbase.services.deletion import delete_objects
+from linkbase.services.entries_hooks import SHORTCUT
 from linkbase.services.permissions import Access
 from linkbase.services.records import insert_record, update_record
 from linkbase.storage import tables
@@ -119,11 +120,20 @@ def _visible_links_query(access: Access, entry: entry_service.Entry) -> sa.Selec
         )
     )
     if not access.caller.is_admin:
-        query = query.outerjoin(other_coll, other_coll.c.uuid == both.c.other_uuid).where(
-            sa.or_(
-                both.c.other_uuid.in_(access.has_targets(Level.READ)),
-                other_coll.c.owner_uuid.in_(access.owner_targets(Level.READ)),
-            )
+        has = access.has_targets(Level.READ)
+        owned = access.owner_targets(Level.READ)
+        shortcut = _links.alias("other_shortcut")
+        target_coll = _collections.alias("shortcut_target_coll")
+        query = (
+            query.outerjoin(other_coll, other_coll.c.uuid == both.c.other_uuid)
+            .outerjoin(shortcut, sa.and_(shortcut.c.uuid == both.c.other_uuid,
+                                         shortcut.c.link_class == SHORTCUT))
+            .outerjoin(target_coll, target_coll.c.uuid == shortcut.c.head_uuid)
+            .where(sa.or_(
+                sa.and_(shortcut.c.uuid.is_(None), sa.or_(
+                    both.c.other_uuid.in_(has), other_coll.c.owner_uuid.in_(owned))),
+                entry_service.shortcut_readable(shortcut, target_coll, has, owned),
+            ))
         )
     return query
 
