@@ -7,12 +7,8 @@ import {
   ApiException, CreateEntryRequest, CreateEntryRequestEntryType, Folder, LinkToUpdate,
   RepositoryApiClient, SetLinksRequest, Shortcut, UpdateEntryRequest,
 } from '@laserfiche/lf-repository-api-client-v2';
+import { env } from './env.mjs';
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`missing environment variable ${name}`);
-  return value;
-};
 const baseUrl = env('LF_BASE_URL');
 const repositoryId = env('LF_REPO');
 const ids = JSON.parse(env('LF_IDS'));
