@@ -382,13 +382,13 @@ def test_order_bad_shape(raw: Any) -> None:
 
 def test_limit_offset() -> None:
     assert parse_limit(None) == 100
-    assert parse_limit("") == 100
     assert parse_limit(0) == 0
     assert parse_limit("5") == 5
     assert parse_limit(5000) == 1000
     assert parse_offset(None) == 0
     assert parse_offset("17") == 17
-    for bad in (-1, "-1", "1.5", 1.0, True, "x", "٣", [1]):
+    # An empty string is not absent here (spec §1.3): ``limit=`` is a 422.
+    for bad in ("", -1, "-1", "1.5", 1.0, True, "x", "٣", [1]):
         assert error_of(parse_limit, bad) == "Invalid value for limit parameter"
         assert error_of(parse_offset, bad) == "Invalid value for offset parameter"
 

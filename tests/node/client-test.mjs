@@ -3,12 +3,8 @@
 import {
   ApiException, Document, Folder, LinkToUpdate, RepositoryApiClient, SetLinksRequest,
 } from '@laserfiche/lf-repository-api-client-v2';
+import { env } from './env.mjs';
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`missing environment variable ${name}`);
-  return value;
-};
 const baseUrl = env('LF_BASE_URL');
 const repositoryId = env('LF_REPO');
 const entryId = Number(env('LF_ENTRY'));

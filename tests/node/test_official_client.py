@@ -8,49 +8,23 @@ from package-lock.json on first use.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-from pathlib import Path
 
 import httpx
-import pytest
 
-from linkbase.services.users import set_password
-from linkbase.storage.database import Database
+from tests.node.support import check as _check
+from tests.node.support import ensure_node_modules, run_script, set_user_password
 from tests.support.server import running_server
 
-NODE_DIR = Path(__file__).parent
 REPO = "r-default"
 
 
-def _ensure_node_modules() -> None:
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("node/npm are required under CI")
-        pytest.skip("node and npm are not installed")
-    if not (NODE_DIR / "node_modules" / "@laserfiche" / "lf-repository-api-client-v2").exists():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True,
-                       capture_output=True, timeout=300)
-
-
-def _check(response: httpx.Response) -> dict[str, object]:
-    assert response.status_code < 300, response.text
-    return dict(response.json())
-
-
 def test_official_client(database_url: str) -> None:
-    _ensure_node_modules()
+    ensure_node_modules()
     with running_server(database_url) as server:
         admin = server.client(server.root_token)
         user = _check(admin.post("/arvados/v1/users", json={"user": {
             "username": "nodeuser", "email": "nodeuser@example.com"}}))
-        db = Database(database_url)
-        try:
-            with db.write() as conn:
-                set_password(conn, str(user["uuid"]), "node-pw")
-        finally:
-            db.dispose()
+        set_user_password(database_url, str(user["uuid"]), "node-pw")
         folder = _check(admin.post(f"/v2/Repositories/{REPO}/Entries/1/Folder/Children",
                                    json={"name": "NodeTest", "entryType": "Folder"}))
         docs = [
@@ -66,7 +40,6 @@ def test_official_client(database_url: str) -> None:
                 "link_class": "permission", "name": level, "tail_uuid": user["uuid"],
                 "head_uuid": head}}))
         env = {
-            **os.environ,
             "LF_BASE_URL": f"{server.url}/LFRepositoryAPI",
             "LF_REPO": REPO,
             "LF_USER": "EXAMPLE\\nodeuser",
@@ -74,12 +47,7 @@ def test_official_client(database_url: str) -> None:
             "LF_ENTRY": str(docs[0]["id"]),
             "LF_TARGETS": ",".join(str(d["id"]) for d in docs[1:]),
         }
-        run = subprocess.run(
-            ["node", "--import", "./register-hooks.mjs", "client-test.mjs"], cwd=NODE_DIR,
-            env=env, capture_output=True, text=True, timeout=120,
-        )
-        assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n{server.log()}"
-        out = json.loads(run.stdout.strip().splitlines()[-1])
+        out = run_script("client-test.mjs", server, env)
         # Relation links made by the client are visible on the Arvados face.
         relations = _check(admin.get("/arvados/v1/links", params={
             "filters": json.dumps([["link_class", "=", "relation"]])}))["items"]

@@ -9,6 +9,7 @@ from linkbase import __version__
 from linkbase.api import observability, ops
 from linkbase.api.arvados import routes as arvados_routes
 from linkbase.api.arvados.errors import error_response, render_error
+from linkbase.api.request_id import RequestIdMiddleware, request_id_of
 from linkbase.api.responses import JSONBody
 from linkbase.bootstrap import prepare_database
 from linkbase.domain.errors import LinkbaseError
@@ -25,6 +26,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app = FastAPI(title="Linkbase", version=__version__, docs_url=None, redoc_url=None)
     app.state.services = Services(database, settings)
     app.add_middleware(arvados_routes.ArvadosCors)
+    app.add_middleware(RequestIdMiddleware)  # outside CORS: every response gets the id
     observability.install(app, log_requests=settings.log_requests)
     app.include_router(ops.router)
     app.include_router(arvados_routes.router)
@@ -32,11 +34,19 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @app.exception_handler(LinkbaseError)
     async def _domain_error(request: Request, exc: LinkbaseError) -> Response:
-        return render_error(exc, arvados_routes.request_id_of(request))
+        return render_error(exc, request_id_of(request))
+
+    @app.exception_handler(Exception)
+    async def _server_fault(request: Request, exc: Exception) -> Response:
+        # Rendered outside every middleware (Starlette's outermost error handler), so the
+        # request id header is set here; the id is the one the middleware chose.
+        request_id = request_id_of(request)
+        return error_response(500, ["Internal server error"], request_id,
+                              headers={"X-Request-Id": request_id})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        request_id = arvados_routes.request_id_of(request)
+        request_id = request_id_of(request)
         if exc.status_code == 404:
             return error_response(404, ["Path not found"], request_id)
         if exc.status_code == 405:

@@ -516,8 +516,8 @@ def parse_order(
 
 
 def _parse_non_negative(raw: object, name: str) -> int | None:
-    if _is_absent(raw):
-        return None
+    if raw is None:
+        return None  # absent; an empty string is not a number (spec §1.3: 422)
     if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
         return raw
     if isinstance(raw, str) and _DIGITS.match(raw):

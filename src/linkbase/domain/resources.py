@@ -131,6 +131,13 @@ USERS = Resource(
     ),
 )
 
+#: What a non-admin sees of another user (spec §7), whatever ``select`` asks: no ``prefs``
+#: (where clients keep profiles) and no timestamps or modifier.
+USER_PUBLIC_ATTRIBUTES = frozenset({
+    "uuid", "kind", "etag", "owner_uuid", "email", "first_name", "last_name", "full_name",
+    "username", "is_active", "is_admin",
+})
+
 GROUPS = Resource(
     name="groups",
     kind="arvados#group",

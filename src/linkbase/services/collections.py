@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from linkbase.domain import uuids
@@ -34,14 +35,28 @@ def get_collection(access: Access, uuid: str, *, for_update: bool = False) -> di
     return row
 
 
+#: A portable data hash followed by hints (``+K@zzzzz``, ``+Xabc``): clients may send the
+#: signed or annotated form of the hash they computed (spec §9).
+_HINTED_PDH = re.compile(r"^([0-9a-f]{32}\+[0-9]+)(?:\+[A-Z][-A-Za-z0-9@_]*)+$")
+
+
 def _check_manifest(attrs: dict[str, Any], manifest: str) -> str:
     pdh = portable_data_hash(manifest)
     sent = attrs.pop("portable_data_hash", None)
+    hinted = _HINTED_PDH.match(sent) if isinstance(sent, str) else None
+    if hinted is not None:
+        sent = hinted.group(1)  # compared, and stored, without its hints
     if sent is not None and sent != pdh:
         raise InvalidArgumentError(
             f"Portable data hash '{sent}' does not match computed hash '{pdh}'"
         )
     return pdh
+
+
+def _blank_name_is_null(attrs: dict[str, Any]) -> None:
+    """``name: ""`` is stored as null (spec §9), so unnamed collections never clash."""
+    if attrs.get("name") == "":
+        attrs["name"] = None
 
 
 def create_collection(access: Access, attrs: dict[str, Any], *, ensure_unique_name: bool = False,
@@ -58,6 +73,7 @@ def create_collection(access: Access, attrs: dict[str, Any], *, ensure_unique_na
     uuid = requested or uuids.new_uuid(access.wk.cluster_id, uuids.COLLECTION)
     manifest = attrs.get("manifest_text") or ""
     pdh = _check_manifest(attrs, manifest)
+    _blank_name_is_null(attrs)
     check_path_name(attrs.get("name"))
     owner = attrs.get("owner_uuid") or access.caller.uuid
     ownership.check_owner(access, owner)
@@ -86,6 +102,7 @@ def update_collection(access: Access, uuid: str, attrs: dict[str, Any], *,
     manifest = attrs.get("manifest_text", current["manifest_text"]) or ""
     attrs["manifest_text"] = manifest
     attrs["portable_data_hash"] = _check_manifest(attrs, manifest)
+    _blank_name_is_null(attrs)
     if "name" in attrs:
         check_path_name(attrs["name"])
     new_owner = attrs.get("owner_uuid", current["owner_uuid"])

@@ -1,9 +1,16 @@
-"""Laserfiche entries over the object graph: folders are projects, documents are collections.
+"""Laserfiche entries over the object graph: folders are projects, documents are collections,
+shortcuts are ``shortcut`` links owned by their folder whose head is their target.
 
-Nothing about an entry is stored twice: its name, parent and timestamps are those of the project
-or collection, and ``fullPath`` is computed from the project tree on every read, so a rename or a
-move through the Arvados face shows at once on the Laserfiche face. Only the integer entry id
+Nothing about an entry is stored twice: its name, parent and timestamps are those of the project,
+collection or link, and ``fullPath`` is computed from the project tree on every read, so a rename
+or a move through the Arvados face shows at once on the Laserfiche face (and a move or rename on
+this face goes through the same group, collection and link services). Only the integer entry id
 lives in its own table (``entries``), kept in step by ``entries_hooks``.
+
+**Shortcuts.** A shortcut is readable when its link is (through its folder) *and* its target
+is; one whose target is not a folder or document of the same repository is not shown at all.
+Deleting the target deletes the shortcut with it (the §6 cascade deletes every link whose head
+is a deleted object), so Linkbase never reports broken shortcuts: they disappear.
 
 Every function here applies the permission engine: an entry the caller cannot read does not
 exist for it (NotFoundError), and nothing in a result names an unreadable object.
@@ -14,11 +21,12 @@ from __future__ import annotations
 import re
 import uuid as uuid_module
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
 
 from linkbase.domain import uuids
 from linkbase.domain.errors import (
@@ -30,17 +38,21 @@ from linkbase.domain.errors import (
 from linkbase.domain.levels import Level
 from linkbase.services import collections as collection_service
 from linkbase.services import groups as group_service
+from linkbase.services import links as link_service
 from linkbase.services import ownership
 from linkbase.services.context import Caller, Services
+from linkbase.services.entries_hooks import SHORTCUT, child_objects
 from linkbase.services.permissions import Access
 from linkbase.storage import tables
+from linkbase.storage.locks import lock_permission_graph
 
-EntryKind = Literal["Folder", "Document"]
+EntryKind = Literal["Folder", "Document", "Shortcut"]
 
 _entries = tables.entries
 _repos = tables.repositories
 _groups = tables.groups
 _collections = tables.collections
+_links = tables.links
 
 #: Characters Laserfiche forbids in entry names (``\`` is also our path separator).
 _FORBIDDEN_NAME_CHARS = frozenset('\\/:*?"<>|')
@@ -48,8 +60,23 @@ _MAX_NAME = 255
 
 
 @dataclass(frozen=True)
+class ChildInfo:
+    """What a folder directly holds, counting only the entries the caller can read."""
+
+    folders: int
+    documents: int
+    shortcuts: int
+
+    @property
+    def count(self) -> int:
+        """Every readable child."""
+        return self.folders + self.documents + self.shortcuts
+
+
+@dataclass(frozen=True)
 class Entry:
-    """One entry as the Laserfiche face sees it, resolved from its project or collection."""
+    """One entry as the Laserfiche face sees it, resolved from its project, collection or
+    shortcut link."""
 
     repository_id: str
     entry_id: int
@@ -63,11 +90,22 @@ class Entry:
     creator: str | None
     owner_uuid: str | None
     properties: dict[str, Any] = field(default_factory=dict, compare=False)
+    #: Shortcuts only: the target's entry id, entry type and (documents) extension.
+    target_id: int | None = None
+    target_type: EntryKind | None = None
+    target_extension: str | None = None
+    #: Folders, when asked for (``includeChildInfo``).
+    child_info: ChildInfo | None = None
 
     @property
     def is_folder(self) -> bool:
-        """Folders contain entries; documents do not."""
+        """Folders contain entries; documents and shortcuts do not."""
         return self.kind == "Folder"
+
+    @property
+    def is_shortcut(self) -> bool:
+        """A shortcut to another entry."""
+        return self.kind == "Shortcut"
 
     @property
     def folder_path(self) -> str:
@@ -93,13 +131,19 @@ def get_repository(conn: Connection, repository_id: str) -> dict[str, Any]:
 
 
 def _object_rows(conn: Connection, object_uuids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """Rows of the projects and collections named, keyed by uuid, with a ``_kind`` marker."""
+    """Rows of the projects, collections and shortcut links named, keyed by uuid, with a
+    ``_kind`` marker."""
     wanted = sorted(set(object_uuids))
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         groups = [u for u in chunk if uuids.infix_of(u) == uuids.GROUP]
         colls = [u for u in chunk if uuids.infix_of(u) == uuids.COLLECTION]
+        shortcuts = [u for u in chunk if uuids.infix_of(u) == uuids.LINK]
+        if shortcuts:
+            for row in conn.execute(sa.select(_links).where(_links.c.uuid.in_(shortcuts),
+                                                            _links.c.link_class == SHORTCUT)):
+                found[row.uuid] = {**row._mapping, "_kind": "Shortcut"}
         if groups:
             for row in conn.execute(sa.select(_groups).where(_groups.c.uuid.in_(groups))):
                 found[row.uuid] = {**row._mapping, "_kind": "Folder"}
@@ -207,11 +251,19 @@ def describe(access: Access, repository: dict[str, Any],
                          [r["owner_uuid"] for r in rows.values() if r["owner_uuid"]])
     paths = full_paths(access, repository, list(rows))
     creators = _usernames(conn, [r.get("modified_by_user_uuid") for r in rows.values()])
+    heads = [r["head_uuid"] for r in rows.values() if r["_kind"] == "Shortcut" and r["head_uuid"]]
+    target_ids = _entry_ids(conn, repository["id"], heads) if heads else {}
+    targets = _object_rows(conn, target_ids) if target_ids else {}
     result: dict[str, Entry] = {}
     for uuid in wanted:
         row = rows.get(uuid)
         if row is None or uuid not in ids:
             continue
+        target: dict[str, Any] | None = None
+        if row["_kind"] == "Shortcut":
+            target = targets.get(row["head_uuid"])
+            if target is None or target["_kind"] == "Shortcut":
+                continue  # its target is no folder or document of this repository
         is_root = uuid == repository["root_uuid"]
         result[uuid] = Entry(
             repository_id=repository["id"],
@@ -226,12 +278,17 @@ def describe(access: Access, repository: dict[str, Any],
             creator=creators.get(row.get("modified_by_user_uuid") or ""),
             owner_uuid=row["owner_uuid"],
             properties=dict(row.get("properties") or {}),
+            target_id=None if target is None else target_ids[row["head_uuid"]],
+            target_type=None if target is None else target["_kind"],
+            target_extension=None if target is None else str(
+                (target.get("properties") or {}).get("extension") or ""),
         )
     return result
 
 
 def readable(access: Access, object_uuids: Iterable[str]) -> set[str]:
-    """The subset of the given projects/collections the caller may read."""
+    """The subset of the given projects/collections/shortcuts the caller may read (a shortcut:
+    its link, through its folder, and its target)."""
     wanted = set(object_uuids)
     if access.caller.is_admin or not wanted:
         return wanted
@@ -254,7 +311,35 @@ def readable(access: Access, object_uuids: Iterable[str]) -> set[str]:
                 )
             )
         )
+        shortcuts = [u for u in chunk if uuids.infix_of(u) == uuids.LINK]
+        if shortcuts:
+            result.update(r[0] for r in access.conn.execute(
+                _readable_shortcuts(shortcuts, has, owned)))
     return result
+
+
+def _readable_shortcuts(shortcuts: list[str], has: sa.Select[Any], owned: sa.Select[Any]
+                        ) -> sa.Select[Any]:
+    """The uuids among ``shortcuts`` whose link (via its folder) and target are readable."""
+    target_coll = _collections.alias("target_coll")
+    return (
+        sa.select(_links.c.uuid)
+        .select_from(_links.outerjoin(target_coll, target_coll.c.uuid == _links.c.head_uuid))
+        .where(_links.c.uuid.in_(shortcuts), _links.c.link_class == SHORTCUT,
+               shortcut_readable(_links, target_coll, has, owned))
+    )
+
+
+def shortcut_readable(link: sa.FromClause, target_coll: sa.FromClause, has: sa.Select[Any],
+                      owned: sa.Select[Any]) -> ColumnElement[bool]:
+    """SQL: the shortcut ``link`` is readable, given ``target_coll`` outer-joined to its head
+    and the caller's ``has``/``owned`` targets at read level: ``can(U, 1, link)`` (through its
+    folder) and its target readable (a project through ``has``, a collection through ``has``
+    or its owner)."""
+    return sa.and_(
+        sa.or_(link.c.uuid.in_(has), link.c.owner_uuid.in_(owned)),
+        sa.or_(link.c.head_uuid.in_(has), target_coll.c.owner_uuid.in_(owned)),
+    )
 
 
 # -- single entries ------------------------------------------------------------------------
@@ -301,21 +386,27 @@ def children(access: Access, repository_id: str, folder_id: int) -> list[Entry]:
     folder = load_entry(access, repository_id, folder_id)
     if not folder.is_folder:
         raise InvalidArgumentError(f"Entry {folder_id} is not a folder")
-    conn = access.conn
-    child_uuids = [
-        r[0] for r in conn.execute(
-            sa.select(_groups.c.uuid).where(_groups.c.owner_uuid == folder.uuid,
-                                            _groups.c.group_class == "project")
-        )
-    ] + [
-        r[0] for r in conn.execute(
-            sa.select(_collections.c.uuid).where(_collections.c.owner_uuid == folder.uuid)
-        )
-    ]
+    return _children_of(access, get_repository(access.conn, repository_id), folder)
+
+
+def _children_of(access: Access, repository: dict[str, Any], folder: Entry) -> list[Entry]:
+    child_uuids = child_objects(access.conn, folder.uuid)
     visible = readable(access, child_uuids)
-    repository = get_repository(conn, repository_id)
     described = describe(access, repository, [u for u in child_uuids if u in visible])
     return sorted(described.values(), key=lambda e: e.entry_id)
+
+
+def with_child_info(access: Access, repository_id: str, entry_id: int) -> Entry:
+    """A readable entry; a folder with its :class:`ChildInfo` (only readable children count,
+    immediate children only)."""
+    entry = load_entry(access, repository_id, entry_id)
+    if not entry.is_folder:
+        return entry
+    kinds = [c.kind for c in _children_of(access, get_repository(access.conn, repository_id),
+                                          entry)]
+    info = ChildInfo(folders=kinds.count("Folder"), documents=kinds.count("Document"),
+                     shortcuts=kinds.count("Shortcut"))
+    return replace(entry, child_info=info)
 
 
 def _check_name(name: object) -> str:
@@ -329,22 +420,24 @@ def _check_name(name: object) -> str:
     return name
 
 
-def _taken_names(conn: Connection, folder_uuid: str) -> set[str]:
-    """Names of every entry in the folder, readable or not (a clash is decided by the data)."""
-    names = {
-        r[0] for r in conn.execute(sa.select(_groups.c.name).where(_groups.c.owner_uuid ==
-                                                                    folder_uuid))
-    }
-    names |= {
-        r[0] for r in conn.execute(
-            sa.select(_collections.c.name).where(_collections.c.owner_uuid == folder_uuid)
-        )
-    }
-    return {n for n in names if n is not None}
+def _taken_names(conn: Connection, folder_uuid: str, excluding: str | None = None) -> set[str]:
+    """Names of every entry in the folder, readable or not (a clash is decided by the data),
+    but ``excluding`` (the entry being renamed or moved)."""
+    queries = (
+        sa.select(_groups.c.name).where(_groups.c.owner_uuid == folder_uuid,
+                                        _groups.c.uuid != (excluding or "")),
+        sa.select(_collections.c.name).where(_collections.c.owner_uuid == folder_uuid,
+                                             _collections.c.uuid != (excluding or "")),
+        sa.select(_links.c.name).where(_links.c.owner_uuid == folder_uuid,
+                                       _links.c.link_class == SHORTCUT,
+                                       _links.c.uuid != (excluding or "")),
+    )
+    return {r[0] for query in queries for r in conn.execute(query) if r[0] is not None}
 
 
-def _free_name(conn: Connection, folder_uuid: str, name: str, auto_rename: bool) -> str:
-    taken = _taken_names(conn, folder_uuid)
+def _free_name(conn: Connection, folder_uuid: str, name: str, auto_rename: bool,
+               excluding: str | None = None) -> str:
+    taken = _taken_names(conn, folder_uuid, excluding)
     if name not in taken:
         return name
     if not auto_rename:
@@ -396,6 +489,79 @@ def create_document(access: Access, repository_id: str, parent_id: int, name: ob
                                                           record["uuid"]))
 
 
+def create_shortcut(access: Access, repository_id: str, parent_id: int, name: object,
+                    target_id: int, *, auto_rename: bool = False) -> Entry:
+    """Create a Shortcut entry: a ``shortcut`` link owned by the parent folder's project whose
+    head is the target (through the link service, which checks write on the folder and read on
+    the target again).
+
+    Parent as for :func:`create_folder`; an unknown or unreadable target → NotFoundError; a
+    shortcut as target → InvalidArgumentError; name clashes as for folders.
+    """
+    clean = _check_name(name)
+    parent = _parent_folder_for_create(access, repository_id, parent_id)
+    target = load_entry(access, repository_id, target_id)
+    if target.is_shortcut:
+        raise InvalidArgumentError("A shortcut cannot point to another shortcut")
+    final = _free_name(access.conn, parent.uuid, clean, auto_rename)
+    record = link_service.create_link(access, {
+        "link_class": SHORTCUT, "name": final, "owner_uuid": parent.uuid,
+        "head_uuid": target.uuid})
+    return load_entry(access, repository_id, _entry_id_of(access.conn, repository_id,
+                                                          record["uuid"]))
+
+
+def update_entry(access: Access, repository_id: str, entry_id: int, *,
+                 parent_id: int | None = None, name: object = None,
+                 auto_rename: bool = False) -> Entry:
+    """Move (``parent_id``) and/or rename (``name``) an entry; returns it as it is afterwards,
+    with the same entry id.
+
+    The change is made by the group, collection or link service, so it needs what the Arvados
+    move/rename of the same object needs: write on the entry, and on the new folder for a move.
+    Errors: unknown or unreadable entry or target folder → NotFoundError; no write →
+    PermissionDeniedError (the root folder cannot be moved or renamed either); a target that
+    is no folder, or a folder moved into itself or below → InvalidArgumentError; a name in use
+    in the destination → ConflictError unless ``auto_rename`` picks ``name (2)``, ...
+    """
+    conn = access.conn
+    peek = uuids_of_entries(conn, repository_id, [entry_id]).get(entry_id)
+    if parent_id is not None and uuids.infix_of(peek) == uuids.GROUP:
+        # Moving a folder changes an ownership edge of the permission graph: the graph lock
+        # comes before every check (the group service takes it again, idempotently).
+        lock_permission_graph(conn)
+    entry = load_entry(access, repository_id, entry_id)
+    if entry.parent_id is None:
+        raise PermissionDeniedError("The root folder cannot be moved or renamed")
+    clean = None if name is None else _check_name(name)
+    destination = entry
+    if parent_id is not None and parent_id != entry.parent_id:
+        destination = load_entry(access, repository_id, parent_id)
+        if not destination.is_folder:
+            raise InvalidArgumentError(f"Entry {parent_id} is not a folder")
+    moving = destination is not entry
+    require_write(access, entry)
+    if moving:
+        require_write(access, destination)
+    folder_uuid = destination.uuid if moving else entry.owner_uuid
+    stored_name = _object_rows(conn, [entry.uuid])[entry.uuid]["name"]
+    wanted = stored_name if clean is None else clean
+    changes: dict[str, Any] = {}
+    if wanted is not None and (moving or wanted != stored_name):
+        changes["name"] = _free_name(conn, str(folder_uuid), wanted, auto_rename,
+                                     excluding=entry.uuid)
+    if moving:
+        changes["owner_uuid"] = destination.uuid
+    if changes:
+        if entry.is_folder:
+            group_service.update_group(access, entry.uuid, changes)
+        elif entry.is_shortcut:
+            link_service.update_link(access, entry.uuid, changes)
+        else:
+            collection_service.update_collection(access, entry.uuid, changes)
+    return load_entry(access, repository_id, entry_id)
+
+
 def _entry_id_of(conn: Connection, repository_id: str, object_uuid: str) -> int:
     found = _entry_ids(conn, repository_id, [object_uuid])
     if object_uuid not in found:  # pragma: no cover - entries_hooks allocates on create
@@ -415,6 +581,8 @@ def delete_entry(access: Access, repository_id: str, entry_id: int) -> str:
     require_write(access, entry)
     if entry.is_folder:
         group_service.delete_group(access, entry.uuid)
+    elif entry.is_shortcut:
+        link_service.delete_link(access, entry.uuid)
     else:
         collection_service.delete_collection(access, entry.uuid)
     return str(uuid_module.uuid4())
@@ -428,7 +596,7 @@ def split_path(full_path: str) -> list[str]:
 def _hidden_child(conn: Connection, repository_id: str, parent_uuid: str, part: str, *,
                   documents: bool) -> str | None:
     """The child of ``parent_uuid`` that a :data:`HIDDEN_SEGMENT` path part names, if any
-    (a folder, or with ``documents`` also a document)."""
+    (a folder, or with ``documents`` also a document or shortcut)."""
     match = _HIDDEN_SEGMENT.fullmatch(part)
     if match is None:
         return None
@@ -438,7 +606,7 @@ def _hidden_child(conn: Connection, repository_id: str, parent_uuid: str, part: 
     row = _object_rows(conn, [uuid]).get(uuid)
     if row is None or row["owner_uuid"] != parent_uuid:
         return None
-    if row["_kind"] == "Folder" or (documents and row["_kind"] == "Document"):
+    if row["_kind"] == "Folder" or documents:
         return uuid
     return None
 
@@ -471,6 +639,12 @@ def by_path(access: Access, repository_id: str, full_path: str, *,
                     sa.select(_collections.c.uuid).where(_collections.c.owner_uuid == current,
                                                          _collections.c.name == part)
                 )
+            ] + [
+                r[0] for r in conn.execute(
+                    sa.select(_links.c.uuid).where(_links.c.owner_uuid == current,
+                                                   _links.c.link_class == SHORTCUT,
+                                                   _links.c.name == part)
+                )
             ]
         if not candidates:
             hidden = _hidden_child(conn, repository_id, current, part,
@@ -500,9 +674,11 @@ def by_path(access: Access, repository_id: str, full_path: str, *,
 # -- use cases (one transaction each) ------------------------------------------------------
 
 
-def get_entry(services: Services, caller: Caller, repository_id: str, entry_id: int) -> Entry:
-    """Use case: :func:`load_entry`."""
-    return services.uow.read(caller, load_entry, repository_id, entry_id)
+def get_entry(services: Services, caller: Caller, repository_id: str, entry_id: int, *,
+              child_info: bool = False) -> Entry:
+    """Use case: :func:`load_entry` (:func:`with_child_info` with ``child_info``)."""
+    return services.uow.read(caller, with_child_info if child_info else load_entry,
+                             repository_id, entry_id)
 
 
 def find_by_path(services: Services, caller: Caller, repository_id: str, full_path: str, *,
@@ -532,6 +708,21 @@ def add_document(services: Services, caller: Caller, repository_id: str, parent_
     """Use case: :func:`create_document`."""
     return services.uow.write(caller, create_document, repository_id, parent_id, name,
                               properties, auto_rename=auto_rename)
+
+
+def add_shortcut(services: Services, caller: Caller, repository_id: str, parent_id: int,
+                 name: object, target_id: int, *, auto_rename: bool = False) -> Entry:
+    """Use case: :func:`create_shortcut`."""
+    return services.uow.write(caller, create_shortcut, repository_id, parent_id, name, target_id,
+                              auto_rename=auto_rename)
+
+
+def change_entry(services: Services, caller: Caller, repository_id: str, entry_id: int, *,
+                 parent_id: int | None = None, name: object = None,
+                 auto_rename: bool = False) -> Entry:
+    """Use case: :func:`update_entry` (move and/or rename)."""
+    return services.uow.write(caller, update_entry, repository_id, entry_id,
+                              parent_id=parent_id, name=name, auto_rename=auto_rename)
 
 
 def remove_entry(services: Services, caller: Caller, repository_id: str, entry_id: int) -> str:

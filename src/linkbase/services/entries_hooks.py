@@ -1,11 +1,18 @@
 """Keeping Laserfiche entry ids in step with the object graph.
 
-A project or collection placed (created or moved) inside a repository's root project tree gets an
-integer entry id in that repository, in the same transaction; one moved out loses it. Both faces
-therefore see the same entries at all times.
+A project, collection or shortcut link placed (created or moved) inside a repository's root
+project tree gets an integer entry id in that repository, in the same transaction; one moved out
+loses it. Both faces therefore see the same entries at all times.
+
+A **shortcut** is a link ``{link_class: "shortcut", owner_uuid: folder, name, head_uuid:
+target}``: the entry is the link itself, owned by its folder like any child, so it is read,
+moved, renamed and deleted with the folder's permissions, and the §6 cascade deletes it with its
+target.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -14,6 +21,10 @@ from linkbase.storage import tables
 
 _entries = tables.entries
 _repos = tables.repositories
+_links = tables.links
+
+#: The link class of Laserfiche shortcut entries.
+SHORTCUT = "shortcut"
 
 
 def repository_of_owner(conn: Connection, owner_uuid: str | None) -> str | None:
@@ -59,16 +70,38 @@ def on_placed(conn: Connection, object_uuid: str, owner_uuid: str | None) -> Non
         _allocate_subtree(conn, target_repo, object_uuid)
 
 
+def on_link_written(conn: Connection, link: dict[str, Any], *, was_shortcut: bool = False
+                    ) -> None:
+    """Called after a link is created or updated: a shortcut is an entry where its owner is a
+    folder; a link that is no longer a shortcut is no longer an entry. Other links cost
+    nothing here."""
+    if link.get("link_class") == SHORTCUT:
+        on_placed(conn, link["uuid"], link.get("owner_uuid"))
+    elif was_shortcut:
+        conn.execute(_entries.delete().where(_entries.c.object_uuid == link["uuid"]))
+
+
+def child_objects(conn: Connection, folder_uuid: str, *, any_group: bool = False
+                  ) -> list[str]:
+    """The objects that are entries when their owner is: projects, collections, shortcuts
+    (with ``any_group``, groups of every class: a moved filter group may have an entry)."""
+    groups = sa.select(tables.groups.c.uuid).where(tables.groups.c.owner_uuid == folder_uuid)
+    queries = (
+        groups if any_group else groups.where(tables.groups.c.group_class == "project"),
+        sa.select(tables.collections.c.uuid).where(tables.collections.c.owner_uuid ==
+                                                   folder_uuid),
+        sa.select(_links.c.uuid).where(_links.c.owner_uuid == folder_uuid,
+                                       _links.c.link_class == SHORTCUT),
+    )
+    return [row[0] for query in queries for row in conn.execute(query)]
+
+
 def _allocate_subtree(conn: Connection, repository_id: str, root_uuid: str) -> None:
     frontier = [root_uuid]
     while frontier:
         uuid = frontier.pop()
         allocate_entry(conn, repository_id, uuid)
-        for table in (tables.groups, tables.collections):
-            query = sa.select(table.c.uuid).where(table.c.owner_uuid == uuid)
-            if table is tables.groups:
-                query = query.where(table.c.group_class == "project")
-            frontier.extend(row[0] for row in conn.execute(query))
+        frontier.extend(child_objects(conn, uuid))
 
 
 def _drop_subtree(conn: Connection, root_uuid: str) -> None:
@@ -76,8 +109,4 @@ def _drop_subtree(conn: Connection, root_uuid: str) -> None:
     while frontier:
         uuid = frontier.pop()
         conn.execute(_entries.delete().where(_entries.c.object_uuid == uuid))
-        for table in (tables.groups, tables.collections):
-            frontier.extend(
-                row[0]
-                for row in conn.execute(sa.select(table.c.uuid).where(table.c.owner_uuid == uuid))
-            )
+        frontier.extend(child_objects(conn, uuid, any_group=True))

@@ -27,6 +27,7 @@ from linkbase.services import entries as entry_service
 from linkbase.services import link_sets
 from linkbase.services import links as link_service
 from linkbase.services.context import Caller, Services
+from linkbase.services.entries_hooks import SHORTCUT
 from linkbase.services.permissions import Access
 from linkbase.storage import locks, tables
 
@@ -119,11 +120,20 @@ def _visible_links_query(access: Access, entry: entry_service.Entry) -> sa.Selec
         )
     )
     if not access.caller.is_admin:
-        query = query.outerjoin(other_coll, other_coll.c.uuid == both.c.other_uuid).where(
-            sa.or_(
-                both.c.other_uuid.in_(access.has_targets(Level.READ)),
-                other_coll.c.owner_uuid.in_(access.owner_targets(Level.READ)),
-            )
+        has = access.has_targets(Level.READ)
+        owned = access.owner_targets(Level.READ)
+        shortcut = _links.alias("other_shortcut")
+        target_coll = _collections.alias("shortcut_target_coll")
+        query = (
+            query.outerjoin(other_coll, other_coll.c.uuid == both.c.other_uuid)
+            .outerjoin(shortcut, sa.and_(shortcut.c.uuid == both.c.other_uuid,
+                                         shortcut.c.link_class == SHORTCUT))
+            .outerjoin(target_coll, target_coll.c.uuid == shortcut.c.head_uuid)
+            .where(sa.or_(
+                sa.and_(shortcut.c.uuid.is_(None), sa.or_(
+                    both.c.other_uuid.in_(has), other_coll.c.owner_uuid.in_(owned))),
+                entry_service.shortcut_readable(shortcut, target_coll, has, owned),
+            ))
         )
     return query
 
@@ -228,8 +238,9 @@ def _lock_entries(access: Access, repository_id: str, entry_ids: set[int]) -> di
         wanted = set(found.values()) - locked
         if not wanted:
             return found
-        for table in (tables.groups, tables.collections):
-            infix = uuids.GROUP if table is tables.groups else uuids.COLLECTION
+        # Folders, documents and shortcuts (a shortcut entry is its link).
+        for infix, table in ((uuids.GROUP, tables.groups), (uuids.COLLECTION, tables.collections),
+                             (uuids.LINK, tables.links)):
             locks.lock_rows(conn, table, table.c.uuid,
                             [u for u in wanted if uuids.infix_of(u) == infix],
                             locks.RowLock.UPDATE)

@@ -38,7 +38,7 @@ from linkbase.services.records import etag_of_stored
 from linkbase.storage import bulk, locks, tables, transaction
 
 #: Link classes with rules of their own: never created here.
-OWN_RULES = frozenset({"permission", "published_port"})
+OWN_RULES = frozenset({"permission", "published_port", "shortcut"})
 
 Item = tuple[int, dict[str, Any]]
 """A batch item that passed attribute validation: its index in the batch and its attributes."""

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from linkbase import checkpoints
 from linkbase.domain import uuids
 from linkbase.domain.errors import (
+    ConflictError,
     InvalidArgumentError,
     LinkbaseError,
     NotFoundError,
@@ -22,7 +23,7 @@ from linkbase.domain.errors import (
 )
 from linkbase.domain.levels import LADDER_NAMES, PERMISSION_NAMES, Level, level_of_name
 from linkbase.domain.resources import LINKS
-from linkbase.services import ownership
+from linkbase.services import entries_hooks, ownership
 from linkbase.services.context import Caller, Services
 from linkbase.services.deletion import delete_objects, may_remove_edges
 from linkbase.services.permissions import Access
@@ -230,9 +231,13 @@ def create_link(access: Access, attrs: dict[str, Any], *, change: ClosureChange 
         link["owner_uuid"] = link.get("owner_uuid") or access.caller.uuid
         _raise(ownership.owner_problem(link["owner_uuid"], facts))
     link["uuid"] = requested_uuid or uuids.new_uuid(access.wk.cluster_id, uuids.LINK)
+    if link["link_class"] == entries_hooks.SHORTCUT:
+        _check_shortcut_name(conn, link)
     record = insert_record(conn, _links, link, access.caller.uuid)
     if record["link_class"] == "permission":
         _set_edge(conn, record, change)
+    elif record["link_class"] == entries_hooks.SHORTCUT:
+        entries_hooks.on_link_written(conn, record)
     return record
 
 
@@ -255,6 +260,23 @@ def _check_published_port(conn: Connection, link: dict[str, Any]) -> None:
     ).first()
     if clash is not None:
         raise InvalidArgumentError("Name has already been taken")
+
+
+def _check_shortcut_name(conn: Connection, link: dict[str, Any]) -> None:
+    """A shortcut's name is unique among the shortcuts of its owner (folder), as entry names
+    are; a unique index backs this under concurrency."""
+    if link.get("name") is None:
+        return
+    clash = conn.execute(
+        sa.select(_links.c.uuid).where(
+            _links.c.link_class == entries_hooks.SHORTCUT,
+            _links.c.owner_uuid == link["owner_uuid"], _links.c.name == link["name"],
+            _links.c.uuid != link["uuid"],
+        )
+    ).first()
+    if clash is not None:
+        raise ConflictError(f"Name has already been taken: '{link['name']}' already exists "
+                            "in this owner")
 
 
 def _existing_grant(conn: Connection, link: dict[str, Any]) -> dict[str, Any] | None:
@@ -317,7 +339,13 @@ def update_link(access: Access, uuid: str, attrs: dict[str, Any]) -> dict[str, A
         raise PermissionDeniedError("Forbidden")
     if merged.get("link_class") == "name":
         raise InvalidArgumentError("Name Name links are obsolete")
-    return update_record(conn, _links, current, attrs, access.caller.uuid)
+    was_shortcut = current["link_class"] == entries_hooks.SHORTCUT
+    if merged.get("link_class") == entries_hooks.SHORTCUT:
+        _check_shortcut_name(conn, merged)
+    record = update_record(conn, _links, current, attrs, access.caller.uuid)
+    if was_shortcut or record["link_class"] == entries_hooks.SHORTCUT:
+        entries_hooks.on_link_written(conn, record, was_shortcut=was_shortcut)
+    return record
 
 
 def _merge_duplicates(access: Access, record: dict[str, Any], change: ClosureChange

@@ -38,15 +38,30 @@ _DELETERS: dict[str, Callable[[Access, str], Record]] = {
 }
 
 
+def _shown(access: Access, resource: Resource, row: Record) -> Record:
+    """What of a stored row the caller may see (another user's private attributes are not)."""
+    return users.as_seen_by(access, row) if resource.name == "users" else row
+
+
+def _get(access: Access, resource: Resource, uuid: str) -> Record:
+    return _shown(access, resource, _GETTERS[resource.name](access, uuid))
+
+
 def get(services: Services, caller: Caller, resource: Resource, uuid: str) -> Record:
     """One object the caller may read (NotFoundError otherwise)."""
-    return services.uow.read(caller, _GETTERS[resource.name], uuid)
+    return services.uow.read(caller, _get, resource, uuid)
+
+
+def _list(access: Access, resource: Resource, query: ListQuery) -> ListPage:
+    page = list_records(access, resource, query)
+    page.items = [_shown(access, resource, row) for row in page.items]
+    return page
 
 
 def list_page(services: Services, caller: Caller, resource: Resource,
               query: ListQuery) -> ListPage:
     """A page of the objects the caller may read, filtered, ordered and counted (spec §3)."""
-    return services.uow.read(caller, list_records, resource, query)
+    return services.uow.read(caller, _list, resource, query)
 
 
 def _create(access: Access, resource: Resource, attrs: dict[str, Any],
@@ -81,7 +96,7 @@ def _update(access: Access, resource: Resource, uuid: str, attrs: dict[str, Any]
         return collections.update_collection(access, uuid, attrs,
                                              ensure_unique_name=ensure_unique_name)
     if name == "users":
-        return users.update_user(access, uuid, attrs)
+        return _shown(access, resource, users.update_user(access, uuid, attrs))
     raise NotFoundError()  # tokens have no update method
 
 

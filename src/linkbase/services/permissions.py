@@ -303,6 +303,8 @@ class Access:
             return self.level_on(uuid, None) >= Level.READ
         if resource_name == "links" and row["link_class"] == "permission":
             return self._permission_link_visible(row)
+        if resource_name == "users" and not row["is_active"] and uuid != self.caller.uuid:
+            return False  # spec §7: inactive users are hidden from non-admins but themselves
         return self.can(Level.READ, uuid, row.get("owner_uuid"))
 
     def _permission_link_visible(self, row: dict[str, Any]) -> bool:
@@ -374,6 +376,9 @@ class Access:
                 clause = sa.or_(clause, table.c.group_class == "role")
             return clause
         generic = self._can_rows(table, has, owned)
+        if resource.name == "users":
+            # Spec §7: a non-admin never sees an inactive user other than itself.
+            return sa.and_(generic, sa.or_(table.c.is_active == sa.true(), table.c.uuid == me))
         if resource.name != "links":
             return generic
         users = self.users_of(Level.READ)

@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from linkbase.domain import uuids
 from linkbase.domain.errors import InvalidArgumentError, NotFoundError, PermissionDeniedError
 from linkbase.domain.levels import Level
-from linkbase.domain.resources import USERS
+from linkbase.domain.resources import USER_PUBLIC_ATTRIBUTES, USERS
 from linkbase.domain.uuids import WellKnown
 from linkbase.services.context import Caller, Services
 from linkbase.services.deletion import delete_objects
@@ -37,6 +37,15 @@ def get_user(access: Access, uuid: str, *, for_update: bool = False) -> dict[str
     return row
 
 
+def as_seen_by(access: Access, row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` as the caller may see it: whole for admins and the user itself, else only the
+    public attributes of spec §7 (the others are left out of the row, so no ``select`` brings
+    them back)."""
+    if access.caller.is_admin or row.get("uuid") == access.caller.uuid:
+        return row
+    return {k: v for k, v in row.items() if k in USER_PUBLIC_ATTRIBUTES}
+
+
 def _check_username(conn: sa.Connection, username: object, uuid: str) -> None:
     if username is None:
         return
@@ -52,8 +61,8 @@ def _check_username(conn: sa.Connection, username: object, uuid: str) -> None:
 
 
 def _derive_username(conn: sa.Connection, email: str | None) -> str | None:
-    if not email:
-        return None
+    if not email or "@" not in email:
+        return None  # spec §7: only an address with a local part names a user
     local = email.split("@", 1)[0].split("+", 1)[0]
     local = re.sub(r"^[^A-Za-z]+", "", local)
     base = re.sub(r"[^A-Za-z0-9]", "", local)
@@ -104,7 +113,9 @@ def create_user(access: Access, attrs: dict[str, Any], *, password: str | None =
     if not isinstance(prefs, dict):
         raise InvalidArgumentError("Prefs must be a Hash")
     username = attrs.get("username")
-    if username is None:
+    if username == "":
+        username = None  # spec §7: stored as null, and not derived from the email either
+    elif username is None:
         username = _derive_username(conn, attrs.get("email"))
     _check_username(conn, username, uuid)
     record = insert_record(
@@ -141,6 +152,8 @@ def update_user(access: Access, uuid: str, attrs: dict[str, Any]) -> dict[str, A
         raise InvalidArgumentError("Owner uuid of a user cannot be changed")
     if "prefs" in attrs and not isinstance(attrs["prefs"], dict):
         raise InvalidArgumentError("Prefs must be a Hash")
+    if attrs.get("username") == "":
+        attrs["username"] = None  # spec §7
     is_self = uuid == access.caller.uuid
     if not (is_self or access.caller.is_admin or access.can(Level.WRITE, uuid, current["owner_uuid"])):
         raise PermissionDeniedError("Forbidden")

@@ -118,6 +118,11 @@ links = sa.Table(
     sa.Index("uq_links_published_port_name", "name", unique=True,
              sqlite_where=sa.text("link_class = 'published_port'"),
              postgresql_where=sa.text("link_class = 'published_port'")),
+    # A Laserfiche shortcut (a ``shortcut`` link owned by its folder) has a name unique in its
+    # folder, like every entry; enforced here so concurrent creates cannot both pass the check.
+    sa.Index("uq_links_shortcut_owner_uuid_name", "owner_uuid", "name", unique=True,
+             sqlite_where=sa.text("link_class = 'shortcut'"),
+             postgresql_where=sa.text("link_class = 'shortcut'")),
     # GIN serves jsonb containment on PostgreSQL; on SQLite it would be a useless B-tree over
     # the JSON text that every insert pays for, so it exists on PostgreSQL only.
     sa.Index("ix_links_properties_gin", "properties", postgresql_using="gin").ddl_if(

@@ -161,7 +161,7 @@ def test_unknown_paths_are_problem_404(lf: LF, method: str, path: str) -> None:
 
 
 @pytest.mark.parametrize("method,path", [
-    ("POST", f"{V2}/Entries/1/Links"), ("PATCH", f"{V2}/Entries/1"),
+    ("POST", f"{V2}/Entries/1/Links"), ("PATCH", f"{V2}/Entries/1/Links"),
     ("DELETE", "/v2/Repositories"), ("PUT", f"/LFRepositoryAPI{V2}/LinkDefinitions/1"),
 ])
 def test_wrong_methods_are_problem_405(lf: LF, method: str, path: str) -> None:

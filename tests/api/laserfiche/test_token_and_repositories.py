@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tests.api.laserfiche.conftest import ADMIN, LF, REPO, V2, assert_problem
+from fastapi.testclient import TestClient
+
+from linkbase.api.app import create_app
+from tests.api.laserfiche.conftest import ADMIN, LF, REPO, V2, assert_problem, make_settings
 
 
 def _token(lf: LF, username: str, password: str, repo: str = REPO, prefix: str = "",
@@ -66,6 +69,17 @@ def test_repositories_without_token(lf: LF) -> None:
         assert list(body) == ["value"]
         assert body["value"][0]["id"] == REPO
         assert set(body["value"][0]) == {"id", "name", "webClientUrl"}
+        assert body["value"][0]["webClientUrl"] == f"http://testserver/ui/?repository={REPO}"
+
+
+def test_web_client_url_uses_the_base_url(database_url: str) -> None:
+    app = create_app(make_settings(database_url, base_url="https://links.example.org/"))
+    try:
+        with TestClient(app) as client:
+            value = client.get("/v2/Repositories").json()["value"]
+    finally:
+        app.state.services.db.dispose()
+    assert value[0]["webClientUrl"] == f"https://links.example.org/ui/?repository={REPO}"
 
 
 def test_native_repository_creation(lf: LF) -> None:

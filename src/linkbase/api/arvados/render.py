@@ -40,6 +40,8 @@ def render_object(resource: Resource, row: dict[str, Any],
         if attribute is None:
             continue
         computed = attribute.computed or name == "api_token"
+        if not computed and name not in row:
+            continue  # withheld from this caller (another user's private attributes)
         value = _computed(resource, row, name) if computed else row.get(name)
         if name in _TIME_FIELDS:
             value = format_micros(value)

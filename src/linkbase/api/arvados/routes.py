@@ -7,9 +7,6 @@ per-verb framework routes. Each action is a thin call into ``linkbase.services``
 
 from __future__ import annotations
 
-import re
-import secrets
-import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +20,7 @@ from linkbase.api.arvados.errors import error_response, render_error
 from linkbase.api.arvados.render import render_list, render_object
 from linkbase.api.auth import bearer_from_header, resolve_caller, token_from_params
 from linkbase.api.body import read_body
+from linkbase.api.request_id import request_id_of
 from linkbase.api.responses import JSONBody
 from linkbase.domain.errors import (
     InvalidArgumentError,
@@ -37,8 +35,6 @@ from linkbase.services.listing import ListPage
 
 router = APIRouter()
 
-_REQUEST_ID_RE = re.compile(r"^[\x21-\x7e]{1,1024}$")
-_ALNUM = string.digits + string.ascii_lowercase
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, HEAD, PUT, PATCH, POST, DELETE, OPTIONS",
@@ -52,15 +48,21 @@ _CORS_RAW = [(k.lower().encode(), v.encode()) for k, v in CORS_HEADERS.items()]
 _CORS_PREFIXES = ("/arvados/", "/discovery/")
 
 
+def _wants_cors(path: str) -> bool:
+    # ``/`` too: Arvados clients probe the server root, which redirects to the UI.
+    return path == "/" or path.startswith(_CORS_PREFIXES)
+
+
 class ArvadosCors:
     """Pure ASGI middleware: CORS headers on every response under ``/arvados/`` and
-    ``/discovery/`` (spec §1.1), including the discovery document and framework 404s."""
+    ``/discovery/`` (spec §1.1), including the discovery document and framework 404s, and on
+    the ``GET /`` redirect."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(_CORS_PREFIXES):
+        if scope["type"] != "http" or not _wants_cors(str(scope.get("path", ""))):
             await self.app(scope, receive, send)
             return
 
@@ -73,14 +75,6 @@ class ArvadosCors:
             await send(message)
 
         await self.app(scope, receive, send_with_cors)
-
-
-def request_id_of(request: Request) -> str:
-    """The client's X-Request-Id if acceptable, else a fresh ``req-…`` id."""
-    given = request.headers.get("x-request-id")
-    if given and _REQUEST_ID_RE.match(given):
-        return given
-    return "req-" + "".join(secrets.choice(_ALNUM) for _ in range(20))
 
 
 @dataclass

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import orjson
 from fastapi import APIRouter, FastAPI, Request
@@ -24,7 +24,7 @@ from starlette.routing import Match
 
 from linkbase.api.auth import bearer_from_header, resolve_caller
 from linkbase.api.body import read_body
-from linkbase.api.laserfiche import odata, schemas
+from linkbase.api.laserfiche import bodies, odata, schemas
 from linkbase.api.laserfiche.problems import problem, problem_for
 from linkbase.domain.errors import (
     InvalidArgumentError,
@@ -47,6 +47,11 @@ LINKS_PAGE = 100
 DEFINITIONS_PAGE = 100
 CHILDREN_PAGE = 150
 _INT_RE = re.compile(r"^\d{1,9}$")
+#: Request models' property names (matched case-insensitively, ``bodies.model``).
+_TOKEN_FIELDS = ("grant_type", "username", "password")
+_CREATE_ENTRY_FIELDS = ("name", "entryType", "autoRename", "targetId", "volumeName")
+_UPDATE_ENTRY_FIELDS = ("parentId", "name", "autoRename")
+_LINK_FIELDS = ("linkDefinitionId", "otherEntryId", "isSource", "customProperties")
 _JSON = "application/json"
 
 router = APIRouter()
@@ -135,15 +140,6 @@ def _int_param(raw: str, what: str) -> int:
     return int(raw)
 
 
-def _json_body(body: bytes) -> Any:
-    if not body.strip():
-        raise InvalidArgumentError("A JSON request body is required")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidArgumentError(f"Malformed JSON request body: {exc}") from exc
-
-
 def _bool_query(raw: str | None, name: str) -> bool:
     if raw is None:
         return False
@@ -168,10 +164,8 @@ def _token(ctx: Ctx) -> Response:
 def _form(ctx: Ctx) -> dict[str, str]:
     content_type = (ctx.request.headers.get("content-type") or "").lower()
     if "json" in content_type:
-        data = _json_body(ctx.body)
-        if not isinstance(data, dict):
-            raise InvalidArgumentError("The request body must be an object")
-        return {str(k): v for k, v in data.items() if isinstance(v, str)}
+        data = bodies.model(bodies.parse(ctx.body), _TOKEN_FIELDS, "The request body")
+        return {k: v for k, v in data.items() if isinstance(v, str)}
     try:
         parsed = parse_qs(ctx.body.decode("utf-8"), keep_blank_values=True)
     except UnicodeDecodeError as exc:
@@ -182,8 +176,14 @@ def _form(ctx: Ctx) -> dict[str, str]:
 def _repositories(ctx: Ctx) -> Response:
     rows = repository_service.all_repositories(ctx.services)
     return _json({"value": [
-        {"id": r["id"], "name": r["name"], "webClientUrl": f"{ctx.root}/"} for r in rows
+        {"id": r["id"], "name": r["name"], "webClientUrl": web_client_url(ctx.root, r["id"])}
+        for r in rows
     ]})
+
+
+def web_client_url(root: str, repository_id: str) -> str:
+    """The browser UI opened on a repository (``LINKBASE_BASE_URL`` or the request's root)."""
+    return f"{root}/ui/?{urlencode({'repository': repository_id})}"
 
 
 # -- link definitions ----------------------------------------------------------------------
@@ -238,8 +238,30 @@ def _get_entry(ctx: Ctx) -> Response:
     repository_id = ctx.param("repositoryId")
     entry_id = _int_param(ctx.param("entryId"), "entry id")
     select = odata.parse_select(ctx.query("$select"), schemas.ENTRY_PROPERTIES)
-    entry = entry_service.get_entry(ctx.services, ctx.user, repository_id, entry_id)
+    child_info = _bool_query(ctx.query("includeChildInfo"), "includeChildInfo")
+    _bool_query(ctx.query("includeTotalSize"), "includeTotalSize")  # accepted, no sizes kept
+    entry = entry_service.get_entry(ctx.services, ctx.user, repository_id, entry_id,
+                                    child_info=child_info)
     return _json(_entry_body(entry, select))
+
+
+def _update_entry(ctx: Ctx) -> Response:
+    """Move and/or rename (``UpdateEntryRequest``); ``autoRename`` in the body or the query."""
+    repository_id = ctx.param("repositoryId")
+    entry_id = _int_param(ctx.param("entryId"), "entry id")
+    data = bodies.model(bodies.parse(ctx.body), _UPDATE_ENTRY_FIELDS, "The request body")
+    parent_id = data.get("parentId")
+    if parent_id is not None:
+        parent_id = bodies.int32(parent_id, "'parentId'")
+    name = data.get("name")
+    if name is not None and not isinstance(name, str):
+        raise InvalidArgumentError("'name' must be a string")
+    auto_rename = bodies.boolean(
+        data.get("autoRename"), "'autoRename'",
+        default=_bool_query(ctx.query("autoRename"), "autoRename"))
+    entry = entry_service.change_entry(ctx.services, ctx.user, repository_id, entry_id,
+                                       parent_id=parent_id, name=name, auto_rename=auto_rename)
+    return _json(schemas.render_entry(entry))
 
 
 def _by_path(ctx: Ctx) -> Response:
@@ -271,24 +293,27 @@ def _select_entry(item: dict[str, Any], select: tuple[str, ...] | None) -> dict[
 
 
 def _create_child(ctx: Ctx) -> Response:
+    """``CreateEntryRequest``: a Folder, or a Shortcut to ``targetId``."""
     repository_id = ctx.param("repositoryId")
     entry_id = _int_param(ctx.param("entryId"), "entry id")
-    data = _json_body(ctx.body)
-    if not isinstance(data, dict):
-        raise InvalidArgumentError("The request body must be a JSON object")
+    data = bodies.model(bodies.parse(ctx.body), _CREATE_ENTRY_FIELDS, "The request body")
     name = data.get("name")
     if not isinstance(name, str):
         raise InvalidArgumentError("'name' is required and must be a string")
     entry_type = data.get("entryType")
-    if not isinstance(entry_type, str) or entry_type.lower() != "folder":
-        raise InvalidArgumentError("'entryType' must be 'Folder' (only folders can be created)")
-    auto_rename = data.get("autoRename", False)
-    if auto_rename is None:
-        auto_rename = False
-    if not isinstance(auto_rename, bool):
-        raise InvalidArgumentError("'autoRename' must be a boolean")
-    entry = entry_service.add_folder(ctx.services, ctx.user, repository_id, entry_id, name,
-                                     auto_rename=auto_rename)
+    kind = entry_type.lower() if isinstance(entry_type, str) else None
+    if kind not in ("folder", "shortcut"):
+        raise InvalidArgumentError("'entryType' must be 'Folder' or 'Shortcut'")
+    auto_rename = bodies.boolean(data.get("autoRename"), "'autoRename'")
+    if kind == "shortcut":
+        if data.get("targetId") is None:
+            raise InvalidArgumentError("'targetId' is required to create a shortcut")
+        target_id = bodies.int32(data["targetId"], "'targetId'")
+        entry = entry_service.add_shortcut(ctx.services, ctx.user, repository_id, entry_id,
+                                           name, target_id, auto_rename=auto_rename)
+    else:
+        entry = entry_service.add_folder(ctx.services, ctx.user, repository_id, entry_id, name,
+                                         auto_rename=auto_rename)
     response = _json(schemas.render_entry(entry), status=201)
     response.headers["Location"] = schemas.entry_url(ctx.base, repository_id, entry.entry_id)
     return response
@@ -298,9 +323,7 @@ def _delete_entry(ctx: Ctx) -> Response:
     repository_id = ctx.param("repositoryId")
     entry_id = _int_param(ctx.param("entryId"), "entry id")
     if ctx.body.strip():
-        data = _json_body(ctx.body)
-        if not isinstance(data, dict):
-            raise InvalidArgumentError("The request body must be a JSON object")
+        bodies.model(bodies.parse(ctx.body), ("auditReasonId", "comment"), "The request body")
     task_id = entry_service.remove_entry(ctx.services, ctx.user, repository_id, entry_id)
     return _json({"taskId": task_id}, status=202)
 
@@ -322,32 +345,24 @@ def _list_links(ctx: Ctx) -> Response:
 
 
 def parse_link_specs(data: Any, max_links: int) -> list[LinkSpec]:
-    """Check a ``SetLinksRequest`` body's JSON shape (InvalidArgumentError → 400)."""
-    if not isinstance(data, dict):
-        raise InvalidArgumentError("The request body must be a JSON object with 'links'")
-    items = data.get("links")
+    """Check a ``SetLinksRequest`` body's JSON shape (InvalidArgumentError → 400); property
+    names match case-insensitively (``bodies``)."""
+    items = bodies.model(data, ("links",), "The request body").get("links")
     if not isinstance(items, list):
         raise InvalidArgumentError("'links' is required and must be an array")
     if len(items) > max_links:
         raise PayloadTooLargeError(f"At most {max_links} links can be set in one request")
     specs: list[LinkSpec] = []
-    for index, item in enumerate(items):
+    for index, raw in enumerate(items):
         where = f"links[{index}]"
-        if not isinstance(item, dict):
-            raise InvalidArgumentError(f"{where} must be an object")
+        item = bodies.model(raw, _LINK_FIELDS, where)
         numbers: dict[str, int] = {}
         for key in ("linkDefinitionId", "otherEntryId"):
             value = item.get(key)
             if value is None:
                 raise InvalidArgumentError(f"{where}.{key} is required")
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise InvalidArgumentError(f"{where}.{key} must be an integer")
-            numbers[key] = value
-        is_source = item.get("isSource", True)
-        if is_source is None:
-            is_source = True
-        if not isinstance(is_source, bool):
-            raise InvalidArgumentError(f"{where}.isSource must be a boolean")
+            numbers[key] = bodies.int32(value, f"{where}.{key}")
+        is_source = bodies.boolean(item.get("isSource"), f"{where}.isSource", default=True)
         props = item.get("customProperties")
         if props is None:
             props = {}
@@ -365,7 +380,7 @@ def parse_link_specs(data: Any, max_links: int) -> list[LinkSpec]:
 def _set_links(ctx: Ctx) -> Response:
     repository_id = ctx.param("repositoryId")
     entry_id = _int_param(ctx.param("entryId"), "entry id")
-    specs = parse_link_specs(_json_body(ctx.body), ctx.services.settings.max_batch_links)
+    specs = parse_link_specs(bodies.parse(ctx.body), ctx.services.settings.max_batch_links)
     links = link_service.replace_links(ctx.services, ctx.user, repository_id, entry_id, specs)
     value = [schemas.render_link(link, ctx.base, repository_id) for link in links]
     return _json({"value": value})
@@ -391,6 +406,7 @@ _ROUTES: tuple[tuple[str, str, Impl, bool], ...] = (
     ("GET", f"{_REPO}/LinkDefinitions/{{linkDefinitionId}}", _definition, True),
     ("GET", f"{_REPO}/Entries/ByPath", _by_path, True),
     ("GET", f"{_REPO}/Entries/{{entryId}}", _get_entry, True),
+    ("PATCH", f"{_REPO}/Entries/{{entryId}}", _update_entry, True),
     ("DELETE", f"{_REPO}/Entries/{{entryId}}", _delete_entry, True),
     ("GET", f"{_REPO}/Entries/{{entryId}}/Folder/Children", _children, True),
     ("POST", f"{_REPO}/Entries/{{entryId}}/Folder/Children", _create_child, True),

@@ -19,14 +19,16 @@ ENTRY_COMMON = (
     "lastModifiedTime", "entryType", "isContainer", "isLeaf", "templateName", "templateId",
     "templateFieldNames", "volumeName", "rowNumber",
 )
-FOLDER_EXTRA = ("isRecordFolder", "isUnderRecordSeries")
+FOLDER_EXTRA = ("isRecordFolder", "isUnderRecordSeries", "childInfo")
 DOCUMENT_EXTRA = (
     "extension", "mimeType", "pageCount", "isLocked", "lockedBy", "electronicDocumentSize",
     "isCheckedOut", "isUnderVersionControl",
 )
-ENTRY_PROPERTIES = ENTRY_COMMON + FOLDER_EXTRA + DOCUMENT_EXTRA
+SHORTCUT_EXTRA = ("targetId", "targetType")
+ENTRY_PROPERTIES = ENTRY_COMMON + FOLDER_EXTRA + DOCUMENT_EXTRA + SHORTCUT_EXTRA
 #: Properties children can be ordered by (scalars only).
-ENTRY_ORDERABLE = tuple(p for p in ENTRY_PROPERTIES if p != "templateFieldNames")
+ENTRY_ORDERABLE = tuple(p for p in ENTRY_PROPERTIES if p not in ("templateFieldNames",
+                                                                 "childInfo"))
 
 LINK_PROPERTIES = (
     "id", "description", "sourceId", "sourceFullPath", "sourceLabel", "sourceLink", "targetId",
@@ -57,7 +59,8 @@ def entry_url(base: str, repository_id: str, entry_id: int) -> str:
 
 
 def render_entry(entry: Entry) -> dict[str, Any]:
-    """An ``Entry`` (Folder or Document) in wire form."""
+    """An ``Entry`` (Folder, Document or Shortcut) in wire form; a folder's ``childInfo`` only
+    when it was asked for."""
     body: dict[str, Any] = {
         "id": entry.entry_id,
         "name": entry.name,
@@ -78,6 +81,16 @@ def render_entry(entry: Entry) -> dict[str, Any]:
     }
     if entry.is_folder:
         body.update({"isRecordFolder": False, "isUnderRecordSeries": False})
+        if entry.child_info is not None:
+            info = entry.child_info
+            body["childInfo"] = {
+                "hasChildren": info.count > 0, "childCount": info.count,
+                "folderCount": info.folders, "documentCount": info.documents,
+                "shortcutCount": info.shortcuts,
+            }
+    elif entry.is_shortcut:
+        body.update({"targetId": entry.target_id, "targetType": entry.target_type,
+                     "extension": entry.target_extension or ""})
     else:
         props = entry.properties
         size = props.get("size") if isinstance(props.get("size"), int) else 0

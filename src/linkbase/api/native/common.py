@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from linkbase.api.arvados.routes import request_id_of
 from linkbase.api.auth import bearer_from_header, resolve_caller
+from linkbase.api.request_id import request_id_of
 from linkbase.domain.errors import UnauthenticatedError
 from linkbase.services.context import Caller, Services
 
