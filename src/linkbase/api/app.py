@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from linkbase import __version__
@@ -33,6 +34,17 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @app.exception_handler(LinkbaseError)
     async def _domain_error(request: Request, exc: LinkbaseError) -> Response:
         return render_error(exc, arvados_routes.request_id_of(request))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        # Native routes declare their query parameters for the API description; a value out
+        # of bounds is a 422 in the native (Arvados) error shape, never FastAPI's own.
+        messages = [
+            f"{'.'.join(str(p) for p in error.get('loc', ())[1:])}: {error.get('msg')}"
+            for error in exc.errors()
+        ]
+        return error_response(422, messages or ["Invalid request"],
+                              arvados_routes.request_id_of(request))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
