@@ -6,8 +6,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from linkbase import __version__
-from linkbase.api import observability, ops
+from linkbase.api import docs, observability, ops
 from linkbase.api.arvados import routes as arvados_routes
 from linkbase.api.arvados.errors import error_response, render_error
 from linkbase.api.responses import JSONBody
@@ -23,7 +22,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     """Build the app; prepares (migrates and seeds) the database unless one is given."""
     settings = settings or Settings()
     database = db or prepare_database(settings)
-    app = FastAPI(title="Linkbase", version=__version__, docs_url=None, redoc_url=None)
+    app = docs.new_app()
     app.state.services = Services(database, settings)
     app.add_middleware(arvados_routes.ArvadosCors)
     observability.install(app, log_requests=settings.log_requests)
