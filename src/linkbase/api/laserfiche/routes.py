@@ -183,7 +183,8 @@ def _form(ctx: Ctx) -> dict[str, str]:
 def _repositories(ctx: Ctx) -> Response:
     rows = repository_service.all_repositories(ctx.services)
     return _json({"value": [
-        {"id": r["id"], "name": r["name"], "webClientUrl": f"{ctx.root}/"} for r in rows
+        {"id": r["id"], "name": r["name"],
+         "webClientUrl": f"{ctx.root}/ui/?repository={r['id']}"} for r in rows
     ]})
 
 
