@@ -70,6 +70,6 @@ export async function assignLinks(summary, canWrite) {
   if (!canWrite) {
     section.append(h("p", { class: "muted" }, "You can read these links; changing them needs write permission on the entry."));
   }
-  section.append(table, canWrite ? h("div", { class: "actions" }, add, save) : null, error, status);
+  section.append(h("div", { class: "table-scroll" }, table), canWrite ? h("div", { class: "actions" }, add, save) : null, error, status);
   return section;
 }

@@ -23,7 +23,8 @@ function propertiesTable(record) {
   const rows = Object.entries(record).filter(([key]) => !["kind", "etag"].includes(key)).map(([key, value]) =>
     h("tr", {}, h("th", { scope: "row" }, key),
       h("td", {}, typeof value === "object" && value !== null ? h("pre", {}, JSON.stringify(value, null, 2)) : String(value ?? "—"))));
-  return h("table", { class: "props" }, h("caption", { class: "sr-only" }, "Attributes"), h("tbody", {}, rows));
+  return h("div", { class: "table-scroll" },
+    h("table", { class: "props" }, h("caption", { class: "sr-only" }, "Attributes"), h("tbody", {}, rows)));
 }
 
 async function starButton(uuid) {
