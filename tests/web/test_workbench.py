@@ -263,12 +263,18 @@ def test_errors_show_next_to_their_cause(page: Any, site: Site) -> None:
     expect(page.locator("#link-properties-error")).to_contain_text("must be a JSON object")
 
 
-def test_edit_name_and_properties_with_json_validation(page: Any, site: Site) -> None:
+def alices_new_collection(page: Any, site: Site, name: str) -> str:
+    """A new collection in Alice's project, its page open with Alice signed in."""
     with site.api(site.tokens["alice"]) as http:
-        made = http.post("/arvados/v1/collections", json={"collection": {
-            "name": "draft.txt", "owner_uuid": site.uuid_of("groups", "Genomics 2024")}}).json()
+        uuid = str(http.post("/arvados/v1/collections", json={"collection": {
+            "name": name, "owner_uuid": site.uuid_of("groups", "Genomics 2024")}}).json()["uuid"])
     sign_in(page, site, "alice")
-    open_object(page, site, made["uuid"])
+    open_object(page, site, uuid)
+    return uuid
+
+
+def test_edit_name_and_properties_with_json_validation(page: Any, site: Site) -> None:
+    uuid = alices_new_collection(page, site, "draft.txt")
     page.click("#edit")
     page.fill("#edit-name", "final.txt")
     page.fill("#edit-properties", '{"status": ')
@@ -278,16 +284,12 @@ def test_edit_name_and_properties_with_json_validation(page: Any, site: Site) ->
     page.click("#edit-save")
     expect(page.locator("h1")).to_contain_text("final.txt")
     with site.api() as http:
-        stored = http.get(f"/arvados/v1/collections/{made['uuid']}").json()
+        stored = http.get(f"/arvados/v1/collections/{uuid}").json()
     assert (stored["name"], stored["properties"]) == ("final.txt", {"status": "final"})
 
 
 def test_delete_asks_first(page: Any, site: Site) -> None:
-    with site.api(site.tokens["alice"]) as http:
-        made = http.post("/arvados/v1/collections", json={"collection": {
-            "name": "scratch.tmp", "owner_uuid": site.uuid_of("groups", "Genomics 2024")}}).json()
-    sign_in(page, site, "alice")
-    open_object(page, site, made["uuid"])
+    uuid = alices_new_collection(page, site, "scratch.tmp")
     page.click("#delete")
     page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
     page.click("#delete")
@@ -295,7 +297,7 @@ def test_delete_asks_first(page: Any, site: Site) -> None:
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()
     expect(page.locator("h1")).to_contain_text("Genomics 2024")
     with site.api() as http:
-        assert http.get(f"/arvados/v1/collections/{made['uuid']}").status_code == 404
+        assert http.get(f"/arvados/v1/collections/{uuid}").status_code == 404
 
 
 def test_star_and_tag(page: Any, site: Site) -> None:

@@ -7,25 +7,12 @@ caller cannot read, 401 without a token, and the parameters listed in the API de
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from linkbase.api.app import create_app
-from linkbase.settings import Settings
-
-ROOT = "graph-root-token"
-ADMIN = {"Authorization": f"Bearer {ROOT}"}
-
-
-@pytest.fixture
-def client(database_url: str) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=database_url, system_root_token=ROOT))
-    with TestClient(app) as test_client:
-        yield test_client
-    app.state.services.db.dispose()
+from tests.api.native.conftest import ADMIN
 
 
 def _create(client: TestClient, resource: str, wrapper: str, attrs: dict[str, Any],
