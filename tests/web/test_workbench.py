@@ -421,7 +421,7 @@ def test_keyboard_only(page: Any, site: Site) -> None:
     page.focus(".skip")
     page.keyboard.press("Enter")
     expect(page.locator("#main")).to_be_focused()
-    page.get_by_role("tab", name="Links").focus()
+    page.get_by_role("tab", name="Links", exact=True).focus()
     page.keyboard.press("ArrowRight")
     expect(page.get_by_role("tab", name="Properties")).to_be_focused()
     expect(page.locator("table.props")).to_be_visible()

@@ -227,6 +227,8 @@ async function start() {
 }
 
 window.addEventListener("hashchange", route);
+// The skip link must not change the hash: the hash is the page being shown.
+document.querySelector(".skip").addEventListener("click", (ev) => { ev.preventDefault(); main.focus(); });
 document.getElementById("nav-toggle").addEventListener("click", (ev) => {
   const open = document.body.classList.toggle("nav-open");
   ev.currentTarget.setAttribute("aria-expanded", String(open));
