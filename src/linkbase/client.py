@@ -58,6 +58,8 @@ __all__ = [
 Record = dict[str, Any]
 #: Arvados filters as plain lists: ``[[attr, op, operand], ...]``.
 FilterList = list[list[Any]]
+#: Query parameters: a mapping, or pairs when a name repeats (``link_class=a&link_class=b``).
+QueryParams = Mapping[str, str] | list[tuple[str, str | int | float | bool | None]]
 #: One page of list items.
 Page = list[Record]
 #: What ``batch_links`` does with a link whose uuid already exists.
@@ -144,9 +146,14 @@ def resolve_settings(
             "no server given: pass --url or set LINKBASE_URL (or ARVADOS_API_HOST)"
         )
     if "://" not in url:
-        url = f"http://{url}" if url.startswith(("127.", "localhost")) else f"https://{url}"
+        # Only ARVADOS_API_HOST is a bare host[:port] (converted above); guessing a scheme for
+        # --url would send the token somewhere the user never named.
+        raise LinkbaseConfigError(
+            f"{'--url' if source == 'argument' else source} must be a URL such as "
+            f"http://127.0.0.1:8000, not {url!r}"
+        )
     parsed = urllib.parse.urlsplit(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise LinkbaseConfigError(f"not an http(s) URL: {url!r}")
     if token is None:
         token = env.get("LINKBASE_TOKEN") or arv.get("ARVADOS_API_TOKEN") or None
@@ -196,6 +203,16 @@ def _connection_reason(exc: BaseException) -> str:
         current = current.__cause__ or current.__context__
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text[:1].lower() + text[1:]
+
+
+def _graph_params(*, depth: int | None, direction: str | None, limit: int | None,
+                  link_classes: Sequence[str], depth_name: str) -> list[tuple[str, str]]:
+    """The optional query parameters shared by the two graph queries."""
+    params = [("link_class", c) for c in link_classes]
+    for name, value in ((depth_name, depth), ("direction", direction), ("limit", limit)):
+        if value is not None:
+            params.append((name, str(value)))
+    return params
 
 
 def _quote(part: str | int) -> str:
@@ -484,7 +501,7 @@ class Client:
         method: str,
         path: str,
         *,
-        params: Mapping[str, str] | None = None,
+        params: QueryParams | None = None,
         json_body: Any = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
@@ -496,19 +513,19 @@ class Client:
         exactly as the Arvados SDK does, so URL length never limits a filter.
         """
         extra_headers = dict(headers or {})
-        data: dict[str, str] | None = None
-        if method == "GET" and params:
-            url = self._http.build_request("GET", path, params=params).url
+        query = httpx.QueryParams(params) if params else None
+        if method == "GET" and query:
+            url = self._http.build_request("GET", path, params=query).url
             if len(str(url)) > MAX_GET_URL:
-                method, data, params = "POST", dict(params), None
+                method, content, query = "POST", str(query).encode(), None
                 extra_headers["X-Http-Method-Override"] = "GET"
+                extra_headers["Content-Type"] = "application/x-www-form-urlencoded"
         try:
             response = self._http.request(
                 method,
                 path,
-                params=params,
+                params=query,
                 json=json_body,
-                data=data,
                 content=content,
                 headers=extra_headers or None,
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
@@ -545,7 +562,7 @@ class Client:
         method: str,
         path: str,
         *,
-        params: Mapping[str, str] | None = None,
+        params: QueryParams | None = None,
         json_body: Any = None,
         timeout: float | None = None,
     ) -> Any:
@@ -565,7 +582,7 @@ class Client:
                 url=str(response.request.url),
             ) from exc
 
-    def get_json(self, path: str, *, params: Mapping[str, str] | None = None) -> Any:
+    def get_json(self, path: str, *, params: QueryParams | None = None) -> Any:
         """GET and decode."""
         return self.request_json("GET", path, params=params)
 
@@ -590,6 +607,46 @@ class Client:
         if user:
             params["user"] = user
         result: Record = self.get_json("/linkbase/v1/permissions/explain", params=params)
+        return result
+
+    def graph_neighbors(
+        self,
+        uuid: str,
+        *,
+        depth: int | None = None,
+        direction: str | None = None,
+        link_classes: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> Record:
+        """``GET /linkbase/v1/graph/neighbors``: the readable objects within ``depth`` links.
+
+        Returns ``{"root", "nodes": [{uuid, kind, name, depth, ...}], "edges": [links],
+        "truncated"}``.
+        """
+        params: list[tuple[str, str | int | float | bool | None]] = [("uuid", uuid)]
+        params += _graph_params(depth=depth, direction=direction, limit=limit,
+                                link_classes=link_classes, depth_name="depth")
+        result: Record = self.get_json("/linkbase/v1/graph/neighbors", params=params)
+        return result
+
+    def graph_paths(
+        self,
+        source: str,
+        target: str,
+        *,
+        max_depth: int | None = None,
+        direction: str | None = None,
+        link_classes: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> Record:
+        """``GET /linkbase/v1/graph/paths``: simple paths of readable links, shortest first.
+
+        Returns ``{"paths": [{"nodes": [...], "links": [...]}], "nodes", "edges", "truncated"}``.
+        """
+        params: list[tuple[str, str | int | float | bool | None]] = [("from", source), ("to", target)]
+        params += _graph_params(depth=max_depth, direction=direction, limit=limit,
+                                link_classes=link_classes, depth_name="max_depth")
+        result: Record = self.get_json("/linkbase/v1/graph/paths", params=params)
         return result
 
     def batch_links(

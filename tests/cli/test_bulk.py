@@ -339,7 +339,7 @@ def test_parallel_import_with_grants_keeps_the_closure_exact(cli: Cli, heads: li
         {"group_class": "role", "name": f"parallel role {i}"})).stdout.strip() for i in range(8)]
     users = [cli.ok("-s", "user", "create", "--user", json.dumps(
         {"username": f"parallel{i}"})).stdout.strip() for i in range(8)]
-    rng = random.Random(9)
+    rng = random.Random(909)  # no other test of the module draws uuids from this seed
     pairs = [(t, h) for t in users + roles for h in roles + heads if t != h]
     grants = [{"uuid": "zzzzz-o0j2j-" + "".join(rng.choice(_ALPHABET) for _ in range(15)),
                "link_class": "permission", "name": rng.choice(["can_read", "can_write",

@@ -27,7 +27,7 @@ def dead_url() -> str:
 
 
 USAGE_ERRORS = [
-    pytest.param(["link", "get"], "Missing option '--uuid'", id="missing-uuid"),
+    pytest.param(["link", "get"], "Missing argument 'UUID' (or option '--uuid')", id="missing-uuid"),
     pytest.param(["link", "create"], "Missing option '--link'", id="missing-body"),
     pytest.param(["link", "update", "--uuid", "x"], "Missing option '--link'", id="missing-update"),
     pytest.param(["link", "list", "--bogus"], "No such option: --bogus", id="unknown-flag"),

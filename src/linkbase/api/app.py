@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from linkbase import __version__
-from linkbase.api import observability, ops
+from linkbase.api import docs, observability, ops
 from linkbase.api.arvados import routes as arvados_routes
 from linkbase.api.arvados.errors import error_response, render_error
 from linkbase.api.request_id import RequestIdMiddleware, request_id_of
@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     """Build the app; prepares (migrates and seeds) the database unless one is given."""
     settings = settings or Settings()
     database = db or prepare_database(settings)
-    app = FastAPI(title="Linkbase", version=__version__, docs_url=None, redoc_url=None)
+    app = docs.new_app()
     app.state.services = Services(database, settings)
     app.add_middleware(arvados_routes.ArvadosCors)
     app.add_middleware(RequestIdMiddleware)  # outside CORS: every response gets the id
@@ -43,6 +43,17 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         request_id = request_id_of(request)
         return error_response(500, ["Internal server error"], request_id,
                               headers={"X-Request-Id": request_id})
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        # Native routes declare their query parameters for the API description; a value out
+        # of bounds is a 422 in the native (Arvados) error shape, never FastAPI's own.
+        messages = [
+            f"{'.'.join(str(p) for p in error.get('loc', ())[1:])}: {error.get('msg')}"
+            for error in exc.errors()
+        ]
+        return error_response(422, messages or ["Invalid request"],
+                              request_id_of(request))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

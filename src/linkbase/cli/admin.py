@@ -11,15 +11,16 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from linkbase.cli.commands import Command, Group
 from linkbase.cli.serve import DatabaseOption, _settings
 from linkbase.domain.errors import LinkbaseError
 from linkbase.services.context import Services, system_caller
 
-db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
-user_app = typer.Typer(help="Manage users locally.", no_args_is_help=True)
-token_app = typer.Typer(help="Issue API tokens locally.", no_args_is_help=True)
-repository_app = typer.Typer(help="Manage Laserfiche repositories.", no_args_is_help=True)
-definition_app = typer.Typer(help="Manage Laserfiche link definitions.", no_args_is_help=True)
+db_app = typer.Typer(cls=Group, help="Database schema commands.", no_args_is_help=True)
+user_app = typer.Typer(cls=Group, help="Manage users locally.", no_args_is_help=True)
+token_app = typer.Typer(cls=Group, help="Issue API tokens locally.", no_args_is_help=True)
+repository_app = typer.Typer(cls=Group, help="Manage Laserfiche repositories.", no_args_is_help=True)
+definition_app = typer.Typer(cls=Group, help="Manage Laserfiche link definitions.", no_args_is_help=True)
 
 
 def _fail(message: str) -> NoReturn:
@@ -27,7 +28,7 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", cls=Command)
 def db_upgrade(database: DatabaseOption = None) -> None:
     """Apply pending migrations and seed a new database.
 
@@ -40,7 +41,7 @@ def db_upgrade(database: DatabaseOption = None) -> None:
     print(current_revision(db.engine))
 
 
-@db_app.command("current")
+@db_app.command("current", cls=Command)
 def db_current(database: DatabaseOption = None) -> None:
     """Print the schema revision of the database (``None`` if empty).
 
@@ -68,7 +69,7 @@ def _run(action: Any) -> Any:
         _fail(str(exc))
 
 
-@user_app.command("create")
+@user_app.command("create", cls=Command)
 def user_create(
     username: Annotated[str, typer.Argument(help="Login name.")],
     email: Annotated[str | None, typer.Option(help="Email address.")] = None,
@@ -92,7 +93,7 @@ def user_create(
     print(record["uuid"])
 
 
-@user_app.command("list")
+@user_app.command("list", cls=Command)
 def user_list(database: DatabaseOption = None) -> None:
     """List users: uuid, username, email, admin and active flags.
 
@@ -105,7 +106,7 @@ def user_list(database: DatabaseOption = None) -> None:
               f"{'admin' if row['is_admin'] else '-'}\t{'active' if row['is_active'] else '-'}")
 
 
-@user_app.command("set-password")
+@user_app.command("set-password", cls=Command)
 def user_set_password(
     user: Annotated[str, typer.Argument(help="Username, email or uuid.")],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True,
@@ -123,7 +124,7 @@ def user_set_password(
     print(found["uuid"])
 
 
-@token_app.command("create")
+@token_app.command("create", cls=Command)
 def token_create(
     user: Annotated[str, typer.Argument(help="Username, email or uuid of the token's owner.")],
     expires_in: Annotated[int | None, typer.Option(help="Lifetime in seconds.")] = None,
@@ -139,7 +140,7 @@ def token_create(
     print(_run(lambda: issue_for(services, user, expires_in)))
 
 
-@repository_app.command("create")
+@repository_app.command("create", cls=Command)
 def repository_create(
     repository_id: Annotated[str, typer.Argument(help="Repository id, e.g. r-legal.")],
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
@@ -157,7 +158,7 @@ def repository_create(
     print(repository_id)
 
 
-@definition_app.command("create")
+@definition_app.command("create", cls=Command)
 def definition_create(
     source_label: Annotated[str, typer.Argument(help="Label of the source end.")],
     target_label: Annotated[str, typer.Argument(help="Label of the target end.")],
@@ -177,7 +178,7 @@ def definition_create(
     print(definition["id"])
 
 
-@definition_app.command("list")
+@definition_app.command("list", cls=Command)
 def definition_list(database: DatabaseOption = None) -> None:
     """List link definitions: id, source label, target label, description.
 

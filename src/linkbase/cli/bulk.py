@@ -27,6 +27,7 @@ import orjson
 import typer
 from rich.markup import escape
 
+from linkbase.cli.commands import Command
 from linkbase.cli.output import (
     EXIT_OK,
     EXIT_REFUSED,
@@ -528,5 +529,5 @@ _import.__doc__ = (
 
 def register(app: typer.Typer) -> None:
     """Add ``export`` and ``import``."""
-    app.command("export")(_export)
-    app.command("import")(_import)
+    app.command("export", cls=Command)(_export)
+    app.command("import", cls=Command)(_import)

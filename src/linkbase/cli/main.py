@@ -23,7 +23,8 @@ from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup
 
 from linkbase import __version__
-from linkbase.cli import bulk, resources
+from linkbase.cli import bulk, graph, resources
+from linkbase.cli.commands import Group
 from linkbase.cli.output import (
     EXIT_OK,
     EXIT_REFUSED,
@@ -40,9 +41,10 @@ from linkbase.client_errors import (
     LinkbaseConnectionError,
     LinkbaseError,
 )
+from linkbase.domain import errors as domain_errors
 
 _EXAMPLE_LINK = (
-    '{"link_class": "tag", "name": "urgent", "head_uuid": "zzzzz-4zz18-0123456789abcde"}'
+    '{"link_class": "tag", "name": "urgent", "head_uuid": "zzzzz-j7d0g-fffffffffffffff"}'
 )
 _EXAMPLE_LIST = """linkbase -s link list --filters '[["link_class", "=", "star"]]'"""
 _HELP = f"""Linkbase: links and permissions over the Arvados v1 and Laserfiche v2 APIs.
@@ -63,6 +65,7 @@ Exit status: 0 ok, 1 the server refused or is unreachable (one line on stderr), 
 """
 
 app = typer.Typer(
+    cls=Group,
     name="linkbase",
     help=_HELP,
     no_args_is_help=True,
@@ -113,6 +116,7 @@ def root(
 
 resources.register(app)
 bulk.register(app)
+graph.register(app)
 
 
 # --------------------------------------------------------------------------------------------
@@ -217,7 +221,7 @@ def _server_commands() -> TyperGroup | None:
             return None
         from linkbase.cli import serve as _serve
 
-        staging = typer.Typer(rich_markup_mode="rich")
+        staging = typer.Typer(cls=Group, rich_markup_mode="rich")
 
         @staging.callback()
         def _staging() -> None:
@@ -238,7 +242,7 @@ def _server_commands() -> TyperGroup | None:
 #: for shell loops calling ``linkbase link create`` thousands of times.
 _CLIENT_ONLY = frozenset(
     {"link", "group", "collection", "api_client_authorization", "api-client-authorization",
-     "export", "import"}
+     "export", "import", "graph"}
 )
 _GLOBAL_VALUE_OPTIONS = frozenset({"--format", "-f", "--url", "--token"})
 
@@ -324,6 +328,12 @@ def run(argv: Sequence[str] | None = None) -> int:
         warn(f"server refused ({exc.status}): {exc.message}")
         return EXIT_REFUSED
     except LinkbaseError as exc:
+        warn(str(exc))
+        return EXIT_REFUSED
+    except domain_errors.ConfigurationError as exc:  # server-side commands: serve, db, demo...
+        warn(str(exc))
+        return EXIT_USAGE
+    except domain_errors.LinkbaseError as exc:
         warn(str(exc))
         return EXIT_REFUSED
     except KeyboardInterrupt:

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import typer
 from rich.markup import escape
 
+from linkbase.cli.commands import Command, Group
 from linkbase.cli.output import (
+    CliUsageError,
     CountMode,
     emit,
     parse_json_array,
@@ -27,11 +30,12 @@ from linkbase.cli.output import (
     parse_name_list,
     state,
 )
-from linkbase.client import LinksAPI, ResourceAPI, TokensAPI, UsersAPI
+from linkbase.client import MAX_PAGE, LinksAPI, ResourceAPI, TokensAPI, UsersAPI
 
+# Examples name objects every new database has (spec §2.2), so they work when pasted.
 _PUBLIC_FAVORITES = "zzzzz-j7d0g-publicfavorites"
-_PROJECT = "zzzzz-j7d0g-0123456789abcde"
-_USER = "zzzzz-tpzed-0123456789abcde"
+_PROJECT = _PUBLIC_FAVORITES
+_USER = "zzzzz-tpzed-000000000000000"
 
 
 @dataclass(frozen=True)
@@ -68,10 +72,8 @@ RESOURCES: tuple[ResourceSpec, ...] = (
         command="link",
         resource="links",
         plural="links",
-        create_example=(
-            f'{{"link_class": "star", "owner_uuid": "{_PUBLIC_FAVORITES}", '
-            f'"tail_uuid": "{_PUBLIC_FAVORITES}", "head_uuid": "{_PROJECT}"}}'
-        ),
+        create_example='{"link_class": "tag", "name": "reviewed", '
+        '"head_uuid": "zzzzz-j7d0g-fffffffffffffff"}',
         update_example='{"properties": {"note": "reviewed"}}',
         list_example=(
             f'[["link_class", "=", "star"], '
@@ -118,7 +120,7 @@ RESOURCES: tuple[ResourceSpec, ...] = (
         create_example=f'{{"owner_uuid": "{_USER}", "scopes": ["all"]}}',
         update_example=None,  # the server serves no update for tokens (spec §10)
         list_example=f'[["owner_uuid", "=", "{_USER}"]]',
-        sample_uuid="zzzzz-gj3su-0123456789abcde",
+        sample_uuid="zzzzz-gj3su-000000000000000",
         extras=("current",),
     ),
 )
@@ -139,7 +141,25 @@ def _select(value: str | None) -> list[str] | None:
 
 
 _SELECT_HELP = 'Attributes to return: JSON array (\'["uuid","name"]\') or comma list.'
-_UUID_HELP = "The object's uuid."
+_UUID_HELP = "The object's uuid (or give it as the first argument)."
+
+
+def _uuid_argument(help_text: str = "The object's uuid (or use --uuid).") -> Any:
+    return typer.Argument(None, metavar="UUID", help=help_text, show_default=False)
+
+
+def _uuid_option(help_text: str = _UUID_HELP) -> Any:
+    return typer.Option(None, "--uuid", help=help_text, show_default=False)
+
+
+def _one_uuid(positional: str | None, option: str | None) -> str:
+    """The uuid given as ``UUID`` or ``--uuid`` (both: they must agree; neither: usage error)."""
+    if positional and option and positional != option:
+        raise CliUsageError(f"two different uuids given: {positional} and --uuid {option}")
+    value = positional or option
+    if not value:
+        raise CliUsageError("Missing argument 'UUID' (or option '--uuid')")
+    return value
 
 
 def _body_help(spec: ResourceSpec) -> str:
@@ -179,22 +199,23 @@ def _add_create(app: typer.Typer, spec: ResourceSpec) -> None:
             f"linkbase --format=uuid {spec.command} create {flag} @{spec.command}.json",
         )
     )
-    app.command("create")(create)
+    app.command("create", cls=Command)(create)
 
 
 def _add_get(app: typer.Typer, spec: ResourceSpec) -> None:
     def get(
         ctx: typer.Context,
-        uuid: str = typer.Option(..., "--uuid", help=_UUID_HELP, show_default=False),
+        uuid_arg: str | None = _uuid_argument(),
+        uuid: str | None = _uuid_option(),
         select: str | None = typer.Option(None, "--select", help=_SELECT_HELP),
     ) -> None:
-        emit(ctx, _api(ctx, spec).get(uuid, select=_select(select)))
+        emit(ctx, _api(ctx, spec).get(_one_uuid(uuid_arg, uuid), select=_select(select)))
 
     get.__doc__ = f"Show one {spec.command}.\n\n" + _examples(
-        f"linkbase {spec.command} get --uuid {spec.sample_uuid}",
+        f"linkbase {spec.command} get {spec.sample_uuid}",
         f"linkbase --format=yaml {spec.command} get --uuid {spec.sample_uuid}",
     )
-    app.command("get")(get)
+    app.command("get", cls=Command)(get)
 
 
 def _add_update(app: typer.Typer, spec: ResourceSpec) -> None:
@@ -202,38 +223,41 @@ def _add_update(app: typer.Typer, spec: ResourceSpec) -> None:
 
     def update(
         ctx: typer.Context,
-        uuid: str = typer.Option(..., "--uuid", help=_UUID_HELP, show_default=False),
+        uuid_arg: str | None = _uuid_argument(),
+        uuid: str | None = _uuid_option(),
         body: str = typer.Option(
             ..., *spec.body_flags, help=_body_help(spec) + " Only these change.",
             show_default=False,
         ),
         select: str | None = typer.Option(None, "--select", help=_SELECT_HELP),
     ) -> None:
+        target = _one_uuid(uuid_arg, uuid)
         attrs = parse_json_object(body, flag)
-        emit(ctx, _api(ctx, spec).update(uuid, attrs, select=_select(select)))
+        emit(ctx, _api(ctx, spec).update(target, attrs, select=_select(select)))
 
     update.__doc__ = f"Change some attributes of a {spec.command}.\n\n" + _examples(
         f"linkbase {spec.command} update --uuid {spec.sample_uuid} "
         f"{flag} '{spec.update_example}'",
     )
-    app.command("update")(update)
+    app.command("update", cls=Command)(update)
 
 
 def _add_delete(app: typer.Typer, spec: ResourceSpec) -> None:
     def delete(
         ctx: typer.Context,
-        uuid: str = typer.Option(..., "--uuid", help=_UUID_HELP, show_default=False),
+        uuid_arg: str | None = _uuid_argument(),
+        uuid: str | None = _uuid_option(),
     ) -> None:
-        emit(ctx, _api(ctx, spec).delete(uuid))
+        emit(ctx, _api(ctx, spec).delete(_one_uuid(uuid_arg, uuid)))
 
     extra = (
         " Links pointing at it are deleted too." if spec.command != "link" else ""
     )
     delete.__doc__ = (
         f"Delete a {spec.command} and print it as it was.{extra}\n\n"
-        + _examples(f"linkbase {spec.command} delete --uuid {spec.sample_uuid}")
+        + _examples(f"linkbase {spec.command} delete {spec.sample_uuid}")
     )
-    app.command("delete")(delete)
+    app.command("delete", cls=Command)(delete)
 
 
 def _add_list(app: typer.Typer, spec: ResourceSpec) -> None:
@@ -242,7 +266,7 @@ def _add_list(app: typer.Typer, spec: ResourceSpec) -> None:
         filters: str | None = typer.Option(
             None,
             "--filters",
-            help='JSON array of [attribute, operator, operand] conditions (or @FILE, -).',
+            help=escape("JSON array of [attribute, operator, operand] conditions (or @FILE, -)."),
         ),
         where: str | None = typer.Option(
             None, "--where", help='JSON object of attribute: value conditions (legacy).'
@@ -253,7 +277,9 @@ def _add_list(app: typer.Typer, spec: ResourceSpec) -> None:
             help='Sort order: JSON array (\'["name asc", "uuid desc"]\') or comma list.',
         ),
         limit: int | None = typer.Option(
-            None, "--limit", min=0, help="Maximum number of items (server default 100, max 1000)."
+            None, "--limit", min=0, max=MAX_PAGE,
+            help=f"Maximum number of items (server default 100, at most {MAX_PAGE}; page with "
+            "--offset, or use export for everything).",
         ),
         offset: int | None = typer.Option(None, "--offset", min=0, help="Items to skip."),
         select: str | None = typer.Option(None, "--select", help=_SELECT_HELP),
@@ -286,27 +312,25 @@ def _add_list(app: typer.Typer, spec: ResourceSpec) -> None:
             f"linkbase -s {spec.command} list --order 'created_at desc' --limit 10",
         )
     )
-    app.command("list")(list_)
+    app.command("list", cls=Command)(list_)
 
 
 def _add_get_permissions(app: typer.Typer, spec: ResourceSpec) -> None:
     def get_permissions(
         ctx: typer.Context,
-        uuid: str = typer.Option(
-            ..., "--uuid", help="Any object's uuid (you need can_manage on it).",
-            show_default=False,
-        ),
+        uuid_arg: str | None = _uuid_argument("Any object's uuid (you need can_manage on it)."),
+        uuid: str | None = _uuid_option("Same as UUID."),
     ) -> None:
         api = _api(ctx, spec)
         assert isinstance(api, LinksAPI)
-        emit(ctx, api.get_permissions(uuid))
+        emit(ctx, api.get_permissions(_one_uuid(uuid_arg, uuid)))
 
     get_permissions.__doc__ = (
         "List every permission link granting access to an object.\n\n"
-        + _examples(f"linkbase link get_permissions --uuid {_PROJECT}")
+        + _examples(f"linkbase link get_permissions {_PROJECT}")
     )
-    app.command("get_permissions")(get_permissions)
-    app.command("get-permissions", hidden=True)(get_permissions)
+    app.command("get_permissions", cls=Command)(get_permissions)
+    app.command("get-permissions", hidden=True, cls=Command)(get_permissions)
 
 
 def _add_current(app: typer.Typer, spec: ResourceSpec) -> None:
@@ -319,7 +343,7 @@ def _add_current(app: typer.Typer, spec: ResourceSpec) -> None:
     current.__doc__ = f"Show the {what}.\n\n" + _examples(
         f"linkbase {spec.command} current", f"linkbase -s {spec.command} current"
     )
-    app.command("current")(current)
+    app.command("current", cls=Command)(current)
 
 
 _EXTRA_VERBS: dict[str, Callable[[typer.Typer, ResourceSpec], None]] = {
@@ -331,6 +355,7 @@ _EXTRA_VERBS: dict[str, Callable[[typer.Typer, ResourceSpec], None]] = {
 def resource_app(spec: ResourceSpec) -> typer.Typer:
     """The command group for one resource with all its verbs."""
     sub = typer.Typer(
+        cls=Group,
         no_args_is_help=True,
         rich_markup_mode="rich",
         help=f"Create, show, change, delete and list {spec.plural} (Arvados /arvados/v1/"

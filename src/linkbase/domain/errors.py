@@ -54,3 +54,10 @@ class PayloadTooLargeError(InvalidArgumentError):
     """The request body or item count is over the server's limit."""
 
     default_message = "Request body too large"
+
+
+class ConfigurationError(LinkbaseError):
+    """The server cannot start as configured: an unsupported or unreachable database, a port in
+    use. Its message is one line for an operator, naming what to change."""
+
+    default_message = "Invalid configuration"

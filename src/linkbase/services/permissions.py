@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -233,6 +234,19 @@ def _level_stmt(owner_kind: str | None) -> sa.Select[Any]:
     return sa.select(best)
 
 
+@dataclass(frozen=True)
+class VisibilitySets:
+    """The caller's sets that decide which rows it may read (see :meth:`Access.readable_clause`):
+    ``has(U, L, ·)`` targets, ``via_owner`` owners and ``USERS(U, 1)``, each a SELECT of ``uuid``.
+    """
+
+    has_read: sa.Select[Any]
+    owned_read: sa.Select[Any]
+    users_read: sa.Select[Any]
+    has_manage: sa.Select[Any]
+    owned_manage: sa.Select[Any]
+
+
 class Access:
     """Permission decisions for one caller inside one transaction."""
 
@@ -348,7 +362,7 @@ class Access:
 
     # -- list filtering --------------------------------------------------------------------
 
-    def _can_rows(self, table: sa.Table, has: sa.Select[Any], owned: sa.Select[Any]
+    def _can_rows(self, table: sa.FromClause, has: sa.Select[Any], owned: sa.Select[Any]
                   ) -> ColumnElement[bool]:
         """``can(U, L, X)`` for the rows X of ``table``, given ``has``/``owner`` targets at L."""
         return sa.or_(table.c.uuid == self.caller.uuid, table.c.uuid.in_(has),
@@ -361,15 +375,40 @@ class Access:
             return None
         return self._can_rows(table, self.has_targets(level), self.owner_targets(level))
 
-    def readable_clause(self, resource: Resource, table: sa.Table) -> ColumnElement[bool] | None:
-        """A WHERE clause selecting the rows of ``table`` U may read (None: no restriction)."""
+    def visibility_sets(self, *, as_ctes: bool = False) -> VisibilitySets:
+        """The sets :meth:`readable_clause` filters with, built once.
+
+        ``as_ctes`` names each one as a CTE, so a statement that applies several clauses (the
+        graph walk checks links and four kinds of node) computes each set once instead of
+        repeating its SQL in every clause.
+        """
+        sets = VisibilitySets(
+            has_read=self.has_targets(Level.READ), owned_read=self.owner_targets(Level.READ),
+            users_read=self.users_of(Level.READ), has_manage=self.has_targets(Level.MANAGE),
+            owned_manage=self.owner_targets(Level.MANAGE),
+        )
+        if not as_ctes:
+            return sets
+        return VisibilitySets(**{
+            name: sa.select(select.cte(f"lb_{name}").c.uuid)
+            for name, select in vars(sets).items()
+        })
+
+    def readable_clause(self, resource: Resource, table: sa.FromClause,
+                        sets: VisibilitySets | None = None) -> ColumnElement[bool] | None:
+        """A WHERE clause selecting the rows of ``table`` U may read (None: no restriction).
+
+        ``table`` may be an alias of the resource's table; ``sets`` are the caller's
+        :meth:`visibility_sets` when the statement already has them.
+        """
         if self.caller.is_admin:
             return None
         me = self.caller.uuid
         if resource.name == "api_client_authorizations":
             return table.c.owner_uuid == me
-        has = self.has_targets(Level.READ)
-        owned = self.owner_targets(Level.READ)
+        sets = sets or self.visibility_sets()
+        has = sets.has_read
+        owned = sets.owned_read
         if resource.name == "groups":
             clause: ColumnElement[bool] = table.c.uuid.in_(has)
             if self.caller.is_active:
@@ -381,9 +420,9 @@ class Access:
             return sa.and_(generic, sa.or_(table.c.is_active == sa.true(), table.c.uuid == me))
         if resource.name != "links":
             return generic
-        users = self.users_of(Level.READ)
-        manage_has = self.has_targets(Level.MANAGE)
-        manage_owned = self.owner_targets(Level.MANAGE)
+        users = sets.users_read
+        manage_has = sets.has_manage
+        manage_owned = sets.owned_manage
         owned_heads = sa.union_all(
             *(
                 sa.select(t.c.uuid).where(t.c.owner_uuid.in_(manage_owned))

@@ -6,8 +6,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError
 
+from linkbase.domain.errors import ConfigurationError
 from linkbase.storage.transaction import begin_transaction_state
 
 
@@ -19,9 +21,33 @@ def normalise_url(url: str) -> str:
     return url
 
 
+#: URL schemes (after :func:`normalise_url`) Linkbase runs on.
+SUPPORTED_SCHEMES = ("sqlite", "postgresql+psycopg")
+
+
+def display_url(url: str) -> str:
+    """``url`` safe to print: any password is masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.split("@", 1)[-1] if "@" in url else url
+
+
+def check_url(url: str) -> str:
+    """The normalised URL, or ConfigurationError naming the backends Linkbase supports."""
+    normalised = normalise_url(url)
+    scheme = normalised.split(":", 1)[0] if ":" in normalised else ""
+    if scheme not in SUPPORTED_SCHEMES:
+        raise ConfigurationError(
+            f"unsupported database URL {display_url(url)!r}: use sqlite:///path/to/linkbase.db "
+            "or postgresql://user@host:5432/dbname"
+        )
+    return normalised
+
+
 def create_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine with the settings Linkbase relies on for either backend."""
-    url = normalise_url(url)
+    url = check_url(url)
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
@@ -80,3 +106,14 @@ def _install_sqlite_pragmas(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN")
         else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def plan_without_jit(conn: Connection) -> None:
+    """Turn PostgreSQL's JIT compilation off for the rest of this transaction.
+
+    Recursive CTEs get pessimistic row estimates, so their plans cross ``jit_above_cost`` and
+    PostgreSQL spends far longer compiling them (hundreds of ms) than running them (a few ms).
+    No effect on SQLite.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL jit = off")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,17 +11,7 @@ from fastapi.testclient import TestClient
 from linkbase.api.app import create_app
 from linkbase.settings import Settings
 from linkbase.storage import tables
-
-ROOT = "batch-root-token"
-ADMIN = {"Authorization": f"Bearer {ROOT}"}
-
-
-@pytest.fixture
-def client(database_url: str) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=database_url, system_root_token=ROOT))
-    with TestClient(app) as test_client:
-        yield test_client
-    app.state.services.db.dispose()
+from tests.api.native.conftest import ADMIN, ROOT
 
 
 def _link_count(client: TestClient) -> int:

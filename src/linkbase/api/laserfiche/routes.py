@@ -25,6 +25,7 @@ from starlette.routing import Match
 from linkbase.api.auth import bearer_from_header, resolve_caller
 from linkbase.api.body import read_body
 from linkbase.api.laserfiche import bodies, odata, schemas
+from linkbase.api.laserfiche.openapi import route_docs
 from linkbase.api.laserfiche.problems import problem, problem_for
 from linkbase.domain.errors import (
     InvalidArgumentError,
@@ -417,8 +418,10 @@ _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 for _prefix in PREFIXES:
     for _method, _path, _impl, _auth in _ROUTES:
+        # Described once, at the root; the /LFRepositoryAPI copies are the same operations.
+        _docs = route_docs(_method, _path) if not _prefix else {"include_in_schema": False}
         router.add_api_route(f"{_prefix}{_path}", _endpoint(_impl, auth=_auth),
-                             methods=[_method], include_in_schema=False)
+                             methods=[_method], **_docs)
 
 
 async def _fallback(request: Request) -> Response:

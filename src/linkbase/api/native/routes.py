@@ -10,6 +10,8 @@ _MODULES = (
     "linkbase.api.native.batch",
     "linkbase.api.native.permissions",
     "linkbase.api.native.admin",
+    "linkbase.api.native.graph",
+    "linkbase.api.native.objects",
 )
 
 
