@@ -27,4 +27,4 @@ test: lint
 	$(BIN)/pytest -n 2 -q
 
 bench: $(STAMP)
-	$(BIN)/python bench/links_http.py
+	$(BIN)/python -m bench.http

@@ -2,8 +2,8 @@
 
 How to run (from the repository root, with the venv; needs ``wrk``: ``apt-get install wrk``)::
 
-    .venv/bin/python bench/concurrency.py                               # both backends
-    .venv/bin/python bench/concurrency.py --backend sqlite --seconds 8
+    .venv/bin/python -m bench.concurrency                               # both backends
+    .venv/bin/python -m bench.concurrency --backend sqlite --seconds 8
 
 What it does, per backend: starts a real ``linkbase serve`` (SQLite: one process; PostgreSQL:
 ``--workers 2``) on a scratch database, seeds a world (60 users, 20 roles, 20 projects, users in
@@ -28,71 +28,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import secrets
 import shutil
-import subprocess
 import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from scratch import running_server, scratch_database
+
+from bench.scratch import Wrk, run_wrk, running_server, scratch_database
 
 ROOT_TOKEN = "bench" + secrets.token_hex(20)
 DEFAULT_PG = os.environ.get("LINKBASE_TEST_POSTGRES_URL",
                             "postgresql+psycopg://root@127.0.0.1:5432/test")
 LUA = Path(__file__).parent / "wrk" / "grants.lua"
-
-
-@dataclass
-class Wrk:
-    """What one ``wrk`` run reported."""
-
-    requests: int
-    seconds: float
-    p50_ms: float
-    p99_ms: float
-    non_2xx: int
-    server_errors: int
-
-    @property
-    def rate(self) -> float:
-        return self.requests / self.seconds
-
-
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
-def _ms(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
-    if not match:
-        raise ValueError(text)
-    return float(match.group(1)) * _UNITS[match.group(2)]
-
-
-def run_wrk(url: str, connections: int, seconds: float, token: str,
-            script: Path | None = None, env: dict[str, str] | None = None) -> Wrk:
-    """Run ``wrk`` (one thread) and parse its summary and latency distribution."""
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-H",
-               f"Authorization: Bearer {token}"]
-    if script is not None:
-        command += ["-s", str(script)]
-    command.append(url)
-    out = subprocess.run(command, capture_output=True, text=True, check=True,
-                         env={**os.environ, **(env or {})}).stdout
-    span = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
-    assert span is not None, out
-    requests = int(span.group(1))
-    elapsed = float(span.group(2)) / (1000 if span.group(3) == "ms" else 1)
-    p50 = re.search(r"^\s+50%\s+(\S+)$", out, re.M)
-    p99 = re.search(r"^\s+99%\s+(\S+)$", out, re.M)
-    non = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    fatal = re.search(r"server errors: (\d+)", out)
-    assert p50 is not None and p99 is not None, out
-    return Wrk(requests, elapsed, _ms(p50.group(1)), _ms(p99.group(1)),
-               int(non.group(1)) if non else 0, int(fatal.group(1)) if fatal else 0)
 
 
 @dataclass

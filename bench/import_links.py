@@ -2,9 +2,9 @@
 
 How to run (from the repository root, with the venv)::
 
-    .venv/bin/python bench/import_links.py                          # SQLite, 1,000,000 links
-    .venv/bin/python bench/import_links.py --count 200000
-    .venv/bin/python bench/import_links.py --database postgresql \\
+    .venv/bin/python -m bench.import_links                          # SQLite, 1,000,000 links
+    .venv/bin/python -m bench.import_links --count 200000
+    .venv/bin/python -m bench.import_links --database postgresql \\
         --postgres-url postgresql+psycopg://root@127.0.0.1:5432/test
 
 What it does, in one run:
@@ -45,19 +45,14 @@ from typing import Any
 import httpx
 import orjson
 import sqlalchemy as sa
+from tests.support.server import running_server
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "src"))
-
-from tests.support.server import running_server  # noqa: E402
-
-from bench.scratch import scratch_database  # noqa: E402
-from linkbase.domain import uuids  # noqa: E402
-from linkbase.services.records import etag_of  # noqa: E402
-from linkbase.storage import migrate, tables  # noqa: E402
-from linkbase.storage.bulk import prepare_sqlite_bulk  # noqa: E402
-from linkbase.storage.engine import create_engine  # noqa: E402
+from bench.scratch import scratch_database
+from linkbase.domain import uuids
+from linkbase.services.records import etag_of
+from linkbase.storage import migrate, tables
+from linkbase.storage.bulk import prepare_sqlite_bulk
+from linkbase.storage.engine import create_engine
 
 DEFAULT_PG = os.environ.get("LINKBASE_TEST_POSTGRES_URL",
                             "postgresql+psycopg://root@127.0.0.1:5432/test")

@@ -2,9 +2,9 @@
 
 How to run (from the repository root, with the venv)::
 
-    .venv/bin/python bench/laserfiche_links.py                 # SQLite, 1M links
-    .venv/bin/python bench/laserfiche_links.py --links 200000 --repeat 20
-    .venv/bin/python bench/laserfiche_links.py --database postgresql+psycopg://...
+    .venv/bin/python -m bench.laserfiche_links                 # SQLite, 1M links
+    .venv/bin/python -m bench.laserfiche_links --links 200000 --repeat 20
+    .venv/bin/python -m bench.laserfiche_links --database postgresql+psycopg://...
 
 What it does: prepares a fresh database (temporary SQLite file by default), creates a folder
 with ``--docs`` documents through the services, then bulk-inserts ``--links`` relation links

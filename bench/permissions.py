@@ -10,7 +10,7 @@ bulk with ``storage.closure.recompute_all``, then prints side by side:
 * the cost of permission changes on the closure (add a user to a role that reads 1k projects;
   move a project holding 10k collections), where the CTE baseline pays nothing up front.
 
-Run: ``.venv/bin/python bench/permissions.py [--scale 0.1] [--database URL]``. Not run in CI.
+Run: ``.venv/bin/python -m bench.permissions [--scale 0.1] [--database URL]``. Not run in CI.
 """
 
 from __future__ import annotations

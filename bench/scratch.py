@@ -4,6 +4,7 @@ PostgreSQL schema) and real ``linkbase serve`` processes over them."""
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -14,6 +15,7 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -57,15 +59,27 @@ def linkbase_command(*args: str) -> list[str]:
 
 
 @contextmanager
-def running_server(database_url: str, root_token: str, *extra: str) -> Iterator[str]:
-    """A running ``linkbase serve`` (``extra``: more options, e.g. ``--workers 2``); yields its
-    base URL; terminated on exit."""
+def running_server(database_url: str, root_token: str, *extra: str,
+                   cpus: str | None = None) -> Iterator[str]:
+    """A running ``linkbase serve`` (``extra``: more options, e.g. ``--workers 2``; ``cpus``:
+    pinned there with taskset); yields its base URL; terminated on exit."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINKBASE_")}
-    env["LINKBASE_SYSTEM_ROOT_TOKEN"] = root_token
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     command = linkbase_command("serve", "--host", "127.0.0.1", "--port", str(port),
                                "--database", database_url, *extra)
+    with running_process(command, port, root_token, cpus) as url:
+        yield url
+
+
+@contextmanager
+def running_process(command: list[str], port: int, root_token: str = "",
+                    cpus: str | None = None) -> Iterator[str]:
+    """Any HTTP server ``command`` listening on ``port`` with a ``/_health/ping``; yields its
+    base URL once it answers; terminated on exit."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINKBASE_")}
+    env["LINKBASE_SYSTEM_ROOT_TOKEN"] = root_token
+    if cpus is not None:
+        command = ["taskset", "-c", cpus, *command]
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -92,3 +106,57 @@ def running_server(database_url: str, root_token: str, *extra: str) -> Iterator[
             process.kill()
             process.wait()
         log.close()
+
+
+@dataclass
+class Wrk:
+    """What one ``wrk`` run reported."""
+
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    server_errors: int
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    if not match:
+        raise ValueError(text)
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def run_wrk(url: str, connections: int, seconds: float, token: str | None = None,
+            script: Path | None = None, env: dict[str, str] | None = None,
+            cpus: str | None = None) -> Wrk:
+    """Run ``wrk`` (one thread; pinned to ``cpus`` with taskset if given) and parse its summary
+    and latency distribution. Install it with ``apt-get install wrk``."""
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
+    if token is not None:
+        command += ["-H", f"Authorization: Bearer {token}"]
+    if cpus is not None:
+        command = ["taskset", "-c", cpus, *command]
+    if script is not None:
+        command += ["-s", str(script)]
+    command.append(url)
+    out = subprocess.run(command, capture_output=True, text=True, check=True,
+                         env={**os.environ, **(env or {})}).stdout
+    span = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
+    assert span is not None, out
+    requests = int(span.group(1))
+    elapsed = float(span.group(2)) / (1000 if span.group(3) == "ms" else 1)
+    p50 = re.search(r"^\s+50%\s+(\S+)$", out, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)$", out, re.M)
+    non = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    fatal = re.search(r"server errors: (\d+)", out)
+    assert p50 is not None and p99 is not None, out
+    return Wrk(requests, elapsed, _ms(p50.group(1)), _ms(p99.group(1)),
+               int(non.group(1)) if non else 0, int(fatal.group(1)) if fatal else 0)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable
 
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUESTS = Counter("linkbase_http_requests_total", "HTTP requests served",
                    ["method", "face", "status"])
@@ -48,21 +48,43 @@ def face_of(path: str) -> str:
     return "other"
 
 
+class Observability:
+    """Pure ASGI middleware: counts and times every request, and logs it as one JSON line
+    when asked. (``BaseHTTPMiddleware`` would run each request in an extra task and copy every
+    response through a memory stream.)"""
+
+    def __init__(self, app: ASGIApp, *, log_requests: bool = False) -> None:
+        self.app = app
+        self.log_requests = log_requests
+        self.logger = structlog.get_logger("linkbase.http")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_observed)
+        finally:
+            elapsed = time.perf_counter() - started
+            path = str(scope.get("path", ""))
+            face = face_of(path)
+            REQUESTS.labels(scope["method"], face, str(status)).inc()
+            LATENCY.labels(face).observe(elapsed)
+            if self.log_requests:
+                state = scope.get("state") or {}
+                self.logger.info("request", method=scope["method"], path=path, status=status,
+                                 ms=round(elapsed * 1000, 2), request_id=state.get("request_id"))
+
+
 def install(app: FastAPI, *, log_requests: bool) -> None:
     """Count and time every request; log it as JSON when ``log_requests``."""
-    logger = structlog.get_logger("linkbase.http")
-
-    @app.middleware("http")
-    async def _observe(request: Request,
-                       call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        elapsed = time.perf_counter() - started
-        face = face_of(request.url.path)
-        REQUESTS.labels(request.method, face, str(response.status_code)).inc()
-        LATENCY.labels(face).observe(elapsed)
-        if log_requests:
-            logger.info("request", method=request.method, path=request.url.path,
-                        status=response.status_code, ms=round(elapsed * 1000, 2),
-                        request_id=response.headers.get("x-request-id"))
-        return response
+    app.add_middleware(Observability, log_requests=log_requests)

@@ -188,50 +188,37 @@ def _owner_stmt(level: int) -> sa.Select[Any]:
     )
 
 
-def _can_clause(level: int, owner_kind: str | None) -> ColumnElement[bool]:
-    """``has(lb_me, level, lb_x) or via_owner(lb_me, level, lb_o)`` (lb_o of ``owner_kind``)."""
-    users = _users_stmt(level)
-
-    def reached(target: ColumnElement[Any], *, group_only: bool) -> list[ColumnElement[bool]]:
-        e = _pe.alias()
-        g = _gc.alias()
-        d = _pe.alias()
-        # Nested EXISTS, so the plan goes users -> their few out-edges -> one primary-key
-        # probe each, never from the target's (possibly many) reachers.
-        via = sa.exists(
-            sa.select(sa.literal(1)).select_from(e).where(
-                e.c.tail_uuid.in_(users), e.c.level >= level,
-                sa.exists(sa.select(sa.literal(1)).select_from(g).where(
-                    g.c.group_uuid == e.c.head_uuid, g.c.target_uuid == target,
-                    g.c.level >= level,
-                ).correlate_except(g)),
-            )
-        )
-        direct = sa.exists(
-            sa.select(sa.literal(1)).where(
-                d.c.tail_uuid.in_(users), d.c.head_uuid == target, d.c.level >= level
-            )
-        )
-        if group_only:
-            return [via, direct]
-        return [target.in_(users), via, direct]
-
-    x = sa.bindparam("lb_x", type_=tables.Reference)
-    o = sa.bindparam("lb_o", type_=tables.Reference)
-    clauses = reached(x, group_only=False)
-    if owner_kind == uuids.GROUP:
-        clauses += reached(o, group_only=True)
-    elif owner_kind == uuids.USER:
-        owners = _union(users, *users_arms(lambda column: column.in_(users), level))
-        clauses.append(o.in_(owners))
-    return sa.or_(*clauses)
+Reach = dict[str, tuple[int, bool]]
+"""``MP(P, T)`` for some targets T of one principal P: ``(level, traverse_owned)``."""
 
 
 @functools.cache
-def _level_stmt(owner_kind: str | None) -> sa.Select[Any]:
-    """The highest L with ``can(lb_me, L, lb_x)`` for an owner ``lb_o`` of ``owner_kind``."""
-    best = sa.case(*((_can_clause(lvl, owner_kind), lvl) for lvl in (3, 2, 1)), else_=0)
-    return sa.select(best)
+def _edges_stmt() -> sa.Select[Any]:
+    """The positive out-edges of the principals ``lb_ps``."""
+    return sa.select(_pe.c.tail_uuid, _pe.c.head_uuid, _pe.c.level).where(
+        _pe.c.tail_uuid.in_(sa.bindparam("lb_ps", expanding=True)), _pe.c.level > 0)
+
+
+@functools.cache
+def _closure_stmt(flagged_users: bool) -> sa.Select[Any] | sa.CompoundSelect[Any]:
+    """Group closure rows of the groups ``lb_gs`` for the targets ``lb_ts`` (and, with
+    ``flagged_users``, every user row with the traverse flag: the ``USERS`` candidates). Two
+    arms, each an index range: one OR would make SQLite scan every row of the groups."""
+    columns = (_gc.c.group_uuid, _gc.c.target_uuid, _gc.c.level, _gc.c.traverse_owned)
+    groups = _gc.c.group_uuid.in_(sa.bindparam("lb_gs", expanding=True))
+    targets = sa.select(*columns).where(
+        groups, _gc.c.target_uuid.in_(sa.bindparam("lb_ts", expanding=True)))
+    if not flagged_users:
+        return targets
+    users = sa.select(*columns).where(groups, _gc.c.target_is_user == sa.true(),
+                                      _gc.c.traverse_owned == sa.true())
+    return sa.union_all(targets, users)
+
+
+def _merge(reach: Reach, target: str, level: int, flag: bool) -> None:
+    """Aggregate a walk into ``MP``: the max of levels and the OR of flags, independently."""
+    old_level, old_flag = reach.get(target, (0, False))
+    reach[target] = (max(old_level, level), old_flag or flag)
 
 
 @dataclass(frozen=True)
@@ -273,16 +260,72 @@ class Access:
 
     # -- single-object decisions ---------------------------------------------------------
 
+    def _reach(self, principals: set[str], targets: set[str], *, users: bool
+               ) -> dict[str, Reach]:
+        """``MP(P, T)`` for each principal P and the targets T (and, with ``users``, the users
+        P reaches with the traverse flag), from P's out-edges and the group closure: a walk
+        from P is one out-edge ``P -> H`` then, if H is a group, a group walk from H (see the
+        module docstring). Two indexed queries whatever the size of the graph."""
+        conn = self.conn
+        reach: dict[str, Reach] = {p: {p: (3, True)} for p in principals}
+        heads: dict[str, list[tuple[str, int]]] = {}
+        for tail, head, level in conn.execute(_edges_stmt(), {"lb_ps": sorted(principals)}):
+            level = int(level)
+            if uuids.infix_of(head) == uuids.GROUP:
+                heads.setdefault(head, []).append((tail, level))
+            elif head in targets or (users and uuids.infix_of(head) == uuids.USER):
+                flag = level == 3 and uuids.infix_of(head) == uuids.USER
+                _merge(reach[tail], head, level, flag)
+        if not heads:
+            return reach
+        params = {"lb_gs": sorted(heads), "lb_ts": sorted(targets) or [""]}
+        found: set[str] = set()
+        for group, target, level, flag in conn.execute(_closure_stmt(users), params):
+            found.add(target)
+            for tail, edge_level in heads[group]:
+                _merge(reach[tail], target, min(edge_level, int(level)), bool(flag))
+        if users:
+            # A flagged row makes a user a candidate; its level is the max over *every* row
+            # to it, flagged or not: fetch the rest for the candidates.
+            candidates = {t for t in found - targets if uuids.infix_of(t) == uuids.USER}
+            if candidates:
+                params["lb_ts"] = sorted(candidates)
+                for group, target, level, flag in conn.execute(_closure_stmt(False), params):
+                    for tail, edge_level in heads[group]:
+                        _merge(reach[tail], target, min(edge_level, int(level)), bool(flag))
+        return reach
+
     def level_on(self, uuid: str, owner_uuid: str | None) -> Level:
-        """The highest L with ``can(U, L, uuid)`` (admins and self: manage)."""
-        if self.caller.is_admin or uuid == self.caller.uuid:
+        """The highest L with ``can(U, L, uuid)`` (admins and self: manage).
+
+        By spec §4.4, with ``userlevel(B)`` = 3 for U and, for another user B, ``MP(U, B).level``
+        when ``MP(U, B)`` has the traverse flag (so ``B in USERS(U, L)`` iff ``userlevel(B) >=
+        L``): the level is the max over such B of ``min(userlevel(B), MP(B, X).level)`` (has)
+        and, when ``MP(B, O)`` has the flag, ``min(userlevel(B), MP(B, O).level)`` (via_owner,
+        O the owner). Computing these maxima directly takes two indexed queries (four when U
+        may use other users' permissions), never a walk.
+        """
+        me = self.caller.uuid
+        if self.caller.is_admin or uuid == me:
             return Level.MANAGE
-        owner_kind = uuids.infix_of(owner_uuid)
-        if owner_kind not in (uuids.GROUP, uuids.USER):
-            owner_kind = None
-        stmt = _level_stmt(owner_kind)
-        params = {_ME: self.caller.uuid, "lb_x": uuid, "lb_o": owner_uuid or ""}
-        return Level(int(self.conn.execute(stmt, params).scalar_one() or 0))
+        owner = owner_uuid if uuids.infix_of(owner_uuid) in (uuids.GROUP, uuids.USER) else None
+        targets = {uuid} if owner is None else {uuid, owner}
+        reach = self._reach({me}, targets, users=True)
+        userlevel = {me: 3}
+        for target, (level, flag) in reach[me].items():
+            if flag and level > 0 and target != me and uuids.infix_of(target) == uuids.USER:
+                userlevel[target] = level
+        if len(userlevel) > 1:
+            reach.update(self._reach(set(userlevel) - {me}, targets, users=False))
+        best = 0
+        for principal, user_level in userlevel.items():
+            walks = reach[principal]
+            best = max(best, min(user_level, walks.get(uuid, (0, False))[0]))
+            if owner is not None:
+                level, flag = walks.get(owner, (0, False))
+                if flag:
+                    best = max(best, min(user_level, level))
+        return Level(best)
 
     def can(self, level: Level, uuid: str, owner_uuid: str | None) -> bool:
         """``can(U, level, uuid)`` for an object owned by ``owner_uuid``."""

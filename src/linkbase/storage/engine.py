@@ -45,10 +45,27 @@ def check_url(url: str) -> str:
     return normalised
 
 
+#: Connections kept open per process: as many as the threads that run requests (anyio's
+#: default thread limiter, 40), so a busy server never opens a connection, runs its setup and
+#: closes it again per request.
+POOL_SIZE = 40
+
+
 def create_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine with the settings Linkbase relies on for either backend."""
+    """Create an engine with the settings Linkbase relies on for either backend.
+
+    No ``pool_pre_ping`` on PostgreSQL: it costs a round trip on every checkout. A connection
+    found dead is invalidated by SQLAlchemy and the unit of work runs the transaction again on
+    a fresh one (``storage.errors``).
+    """
     url = check_url(url)
+    kwargs.setdefault("pool_size", POOL_SIZE)
+    kwargs.setdefault("max_overflow", 8)
+    kwargs.setdefault("pool_recycle", 3600)
     if url.startswith("sqlite"):
+        if ":memory:" in url or url in ("sqlite://", "sqlite:///"):
+            kwargs.pop("pool_size")
+            kwargs.pop("max_overflow")
         engine = sa.create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
@@ -57,7 +74,7 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
 
         register_sqlite_functions(engine)
     else:
-        engine = sa.create_engine(url, pool_pre_ping=True, **kwargs)
+        engine = sa.create_engine(url, **kwargs)
     _track_transactions(engine)
     return engine
 

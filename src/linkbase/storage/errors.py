@@ -1,7 +1,8 @@
 """What a driver error means, independent of the driver (the unit of work decides what to do).
 
 * ``TRANSIENT``: the transaction lost a race, not an argument — deadlock, serialization failure,
-  lock timeout, SQLite's "database is locked". Running the whole transaction again succeeds.
+  lock timeout, SQLite's "database is locked" — or its connection was found dead (a database
+  restart). Running the whole transaction again succeeds.
 * ``CONFLICT``: a uniqueness or reference constraint refused the write. Usually a concurrent
   transaction committed the same name or grant between our check and our insert; running again
   lets the service's own check see it and answer properly, so it is retried a few times before it
@@ -42,6 +43,8 @@ def classify(error: BaseException) -> Failure:
     """The class of a (SQLAlchemy-wrapped) driver error."""
     if not isinstance(error, exc.DBAPIError):
         return Failure.OTHER
+    if error.connection_invalidated:
+        return Failure.TRANSIENT  # the server dropped the connection: retry on a fresh one
     original = error.orig
     sqlstate = getattr(original, "sqlstate", None)
     if isinstance(sqlstate, str):
