@@ -5,8 +5,8 @@ expanded by ``json_each``, rather than an ``executemany``. The sqlite3 driver re
 GIL while a statement runs and takes it back after: once per row with ``executemany``, and each
 time it has to wait for whichever thread holds it (up to the interpreter's switch interval).
 With one statement per batch the server validates the next batch on the other core while SQLite
-writes this one; with ``executemany`` the two threads would take turns. PostgreSQL takes an
-ordinary ``executemany`` (psycopg pipelines it).
+writes this one; with ``executemany`` the two threads would take turns. PostgreSQL takes a
+``COPY``.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def existing_uuids(conn: Connection, table: sa.Table, candidates: Sequence[str])
 
 
 def insert_links(conn: Connection, links: NewLinks) -> None:
-    """Insert ``links`` in one statement (SQLite) or one pipelined batch (PostgreSQL).
+    """Insert ``links`` in one statement (SQLite) or one ``COPY`` (PostgreSQL).
 
     The caller has checked every constraint the services enforce. On SQLite the whole batch is
     one ``sqlite3_step``, during which the driver does not hold Python's GIL.
@@ -140,10 +140,31 @@ def insert_links(conn: Connection, links: NewLinks) -> None:
         conn.exec_driver_sql(_SQLITE_INSERT, (links._sqlite_param, links.created_at,
                                               links.author))
         return
-    shared = {"created_at": links.created_at, "modified_at": links.created_at,
-              "modified_by_user_uuid": links.author}
-    conn.execute(tables.links.insert(),
-                 [{**dict(zip(ROW_COLUMNS, row, strict=True)), **shared} for row in links.rows])
+    _copy_links(conn, links)
+
+
+#: Columns of a ``COPY`` of new links: the per-link ones, then the shared ones.
+_COPY = (f"COPY {tables.links.name} ({', '.join(ROW_COLUMNS)}, created_at, modified_at, "
+         "modified_by_user_uuid) FROM STDIN")
+
+
+def _copy_links(conn: Connection, links: NewLinks) -> None:
+    """PostgreSQL: stream the rows with ``COPY`` in this transaction (psycopg escapes them in C;
+    several times faster than an ``INSERT`` per row, even pipelined). ``properties`` travels as
+    JSON text, which the server parses into ``jsonb``; ``id`` takes its default."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    shared = (links.created_at, links.created_at, links.author)
+    dumps = orjson.dumps
+    driver_error = conn.dialect.loaded_dbapi.Error
+    try:
+        with cursor.copy(_COPY) as copy:
+            write = copy.write_row
+            for row in links.rows:
+                write((*row[:7], dumps(row[7]).decode(), *shared))
+    except driver_error as error:
+        # The cursor is the driver's own: wrap its error as SQLAlchemy would (IntegrityError
+        # for a constraint, ...) so the unit of work classifies it like any other.
+        raise sa.exc.DBAPIError.instance(_COPY, None, error, driver_error) from error
 
 
 def _uuid_of(row: tuple[Any, ...]) -> Any:
