@@ -236,22 +236,6 @@ def match_route(method: str, path: str) -> tuple[Resource, str | None, Handler] 
     return None
 
 
-def scope_allows(scopes: tuple[str, ...], method: str, path: str) -> bool:
-    """Token scopes (spec §1.2): ``all``, an exact ``VERB /path`` or a ``VERB /prefix/``."""
-    if path == "/arvados/v1/api_client_authorizations/current" and method in ("GET", "HEAD"):
-        return True
-    verbs = {method, "GET"} if method == "HEAD" else {method}
-    for scope in scopes:
-        if scope == "all":
-            return True
-        verb, _, scoped = scope.partition(" ")
-        if verb not in verbs:
-            continue
-        if scoped == path or (scoped.endswith("/") and path.startswith(scoped)):
-            return True
-    return False
-
-
 @router.api_route("/arvados/v1/{rest:path}",
                   methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
                   include_in_schema=False)
@@ -278,11 +262,13 @@ async def arvados_dispatch(request: Request, rest: str) -> Response:
         return error_response(404, ["Path not found"], request_id, headers=headers)
     resource, uuid, handler = route
     token = bearer_from_header(request.headers.get("authorization")) or token_from_params(params)
-    caller = await run_in_threadpool(resolve_caller, services, token)
+    try:
+        caller = await run_in_threadpool(resolve_caller, services, token, method,
+                                         request.url.path)
+    except LinkbaseError as exc:  # the token's scopes forbid this request
+        return render_error(exc, request_id, headers=headers)
     if caller is None:
         return error_response(401, ["Not logged in"], request_id, headers=headers)
-    if not scope_allows(caller.scopes, method, request.url.path):
-        return error_response(403, ["Forbidden"], request_id, headers=headers)
     call = Call(services, caller, resource, uuid, params)
     try:
         result = await run_in_threadpool(handler, call)

@@ -122,7 +122,8 @@ async def _handle(request: Request, impl: Impl, *, auth: bool = True) -> Respons
         caller = None
         if auth:
             token = bearer_from_header(request.headers.get("authorization"))
-            caller = await run_in_threadpool(resolve_caller, services, token)
+            caller = await run_in_threadpool(resolve_caller, services, token,
+                                             request.method, request.url.path)
             if caller is None:
                 raise UnauthenticatedError("Access token is missing, invalid or expired")
         ctx = Ctx(request, services, caller, body, _root_of(request, services),
