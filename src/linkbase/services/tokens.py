@@ -24,6 +24,7 @@ from linkbase.domain.errors import (
     PermissionDeniedError,
     UnauthenticatedError,
 )
+from linkbase.domain.limits import MAX_SECRET_LENGTH, check_text
 from linkbase.domain.resources import API_CLIENT_AUTHORIZATIONS
 from linkbase.domain.timestamps import now_micros, parse_timestamp
 from linkbase.domain.uuids import WellKnown
@@ -144,6 +145,11 @@ def current_token(services: Services, caller: Caller) -> dict[str, Any]:
     return row
 
 
+def is_plausible_secret(presented: str) -> bool:
+    """Printable ASCII within ``MAX_SECRET_LENGTH``: every token Linkbase issues or accepts."""
+    return len(presented) <= MAX_SECRET_LENGTH and presented.isascii() and presented.isprintable()
+
+
 def authenticate_bearer(services: Services, presented: str | None) -> Caller | None:
     """Use case: the caller a presented bearer value stands for (None: missing or invalid)."""
     if not presented:
@@ -184,6 +190,8 @@ def exchange_password(services: Services, repository_id: str, grant_type: str | 
             raise InvalidArgumentError("unsupported_grant_type: only 'password' is supported")
         if not username or not password:
             raise InvalidArgumentError("username and password are required")
+        check_text(username, "username")
+        check_text(password, "password", max_length=MAX_SECRET_LENGTH)
         user = find_user_by_login(access.conn, username)
         presented = authenticate(access.conn, access.wk, password,
                                  services.settings.system_root_token)
@@ -257,6 +265,8 @@ def root_token_record(wk: WellKnown, secret: str) -> dict[str, Any]:
 def authenticate(conn: Connection, wk: WellKnown, presented: str,
                  root_token: str | None) -> Caller | None:
     """Resolve a bearer value (bare secret or ``v2/uuid/secret``) to a caller, or None."""
+    if not is_plausible_secret(presented):  # no token holds it; never sent to the database
+        return None
     token_uuid: str | None = None
     secret = presented
     if presented.startswith("v2/"):

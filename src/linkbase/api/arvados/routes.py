@@ -27,6 +27,7 @@ from linkbase.domain.errors import (
     LinkbaseError,
     PermissionDeniedError,
 )
+from linkbase.domain.limits import MAX_STRING_LENGTH
 from linkbase.domain.query import ListQuery, build_list_query, parse_bool, parse_select
 from linkbase.domain.resources import COMPUTED_PERMISSIONS, RESOURCES, Resource
 from linkbase.services import computed_permissions, links, objects, tokens, users
@@ -222,6 +223,8 @@ def match_route(method: str, path: str) -> tuple[Resource, str | None, Handler] 
     if len(parts) != 2:
         return None
     target = parts[1]
+    if len(target) > MAX_STRING_LENGTH or not target.isprintable():
+        return None  # no object has such a uuid (and a NUL cannot even be queried)
     if target == "current" and method == "GET":
         if resource.name == "users":
             return resource, None, do_current_user
