@@ -96,17 +96,21 @@ def check_json(value: Any, what: str) -> Any:
     return value
 
 
-def loads_json(text: str | bytes, what: str, *, malformed: str | None = None) -> Any:
-    """Decode and check JSON from a client (malformed, too deep or out of range → 422).
+def decode_json(text: str | bytes, what: str, *, malformed: str | None = None) -> Any:
+    """Decode JSON from a client (malformed → 422), leaving the limits to each part's own check.
 
     orjson refuses lone surrogate escapes and integers beyond 64 bits at decode time and stops
-    at a depth far below the stack's; :func:`check_json` then applies Linkbase's own limits.
+    at a depth (1024) far below the stack's.
     """
     try:
-        decoded = orjson.loads(text)
+        return orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise InvalidArgumentError(malformed or f"{what}: {exc}") from exc
-    return check_json(decoded, what)
+
+
+def loads_json(text: str | bytes, what: str, *, malformed: str | None = None) -> Any:
+    """:func:`decode_json`, then :func:`check_json` on the whole value."""
+    return check_json(decode_json(text, what, malformed=malformed), what)
 
 
 def check_entry_id(value: int, what: str) -> int:

@@ -10,7 +10,7 @@ import urllib.parse
 from typing import Any
 
 from linkbase.domain.errors import InvalidArgumentError
-from linkbase.domain.limits import loads_json
+from linkbase.domain.limits import decode_json, loads_json
 
 OVERRIDABLE = ("GET", "PUT", "PATCH", "DELETE")
 
@@ -22,7 +22,9 @@ def parse_body(body: bytes, content_type: str | None) -> dict[str, Any]:
     media = (content_type or "").split(";", 1)[0].strip().lower()
     is_json = media == "application/json" or (not media and body.lstrip().startswith(b"{"))
     if is_json or media.endswith("+json"):
-        decoded = loads_json(body, "Malformed JSON in request body")
+        # Each part is checked where it is used (attributes, filters...), so that a limit such as
+        # the nesting depth counts from the part, not from the body.
+        decoded = decode_json(body, "Malformed JSON in request body")
         if not isinstance(decoded, dict):
             raise InvalidArgumentError("Request body must be a JSON object")
         return decoded

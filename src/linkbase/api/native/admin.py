@@ -20,7 +20,7 @@ from linkbase.domain.errors import (
     PayloadTooLargeError,
     PermissionDeniedError,
 )
-from linkbase.domain.limits import loads_json
+from linkbase.domain.limits import decode_json
 from linkbase.services import entries as entry_service
 from linkbase.services import link_definitions as definition_service
 from linkbase.services import repositories as repository_service
@@ -32,7 +32,7 @@ router = APIRouter()
 async def _object_body(request: Request) -> dict[str, Any]:
     services = services_of(request)
     body = await read_body(request, services.settings.max_request_bytes, PayloadTooLargeError)
-    data = loads_json(body or b"{}", "Malformed JSON in request body")
+    data = decode_json(body or b"{}", "Malformed JSON in request body")
     if not isinstance(data, dict):
         raise InvalidArgumentError("The request body must be a JSON object")
     return data
