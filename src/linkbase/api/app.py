@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from linkbase.api import docs, observability, ops
 from linkbase.api.arvados import routes as arvados_routes
 from linkbase.api.arvados.errors import error_response, render_error
+from linkbase.api.error_guard import ErrorGuard
 from linkbase.api.request_id import RequestIdMiddleware, request_id_of
 from linkbase.api.responses import JSONBody
 from linkbase.bootstrap import prepare_database
@@ -25,6 +26,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     database = db or prepare_database(settings)
     app = docs.new_app()
     app.state.services = Services(database, settings)
+    app.add_middleware(ErrorGuard)  # first added: inside every other middleware
     app.add_middleware(arvados_routes.ArvadosCors)
     app.add_middleware(RequestIdMiddleware)  # outside CORS: every response gets the id
     observability.install(app, log_requests=settings.log_requests)
