@@ -27,3 +27,10 @@ class Settings(BaseSettings):
     max_import_links: int = 50_000
     #: Largest bulk import request body, in bytes (about 250 bytes per link).
     max_import_bytes: int = 64 * 1024 * 1024
+    #: Failed sign-ins (the Laserfiche Token endpoint) allowed per username, and per client
+    #: address, within ``login_window_seconds``; beyond them the endpoint answers 429 for
+    #: ``login_lockout_seconds``. Counted in the database, so across processes and servers.
+    login_max_failures: int = 5
+    login_max_failures_per_address: int = 50
+    login_window_seconds: int = 900
+    login_lockout_seconds: int = 60

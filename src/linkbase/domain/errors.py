@@ -63,6 +63,18 @@ class PayloadTooLargeError(InvalidArgumentError):
     default_message = "Request body too large"
 
 
+class TooManyAttemptsError(LinkbaseError):
+    """Too many failed sign-ins for a username or from an address: try again after
+    ``retry_after`` seconds (Laserfiche 429 with ``Retry-After``; never used on the Arvados
+    face, whose SDK retries a 429)."""
+
+    default_message = "Too many failed sign-in attempts; try again later"
+
+    def __init__(self, retry_after: int, *messages: str) -> None:
+        super().__init__(*messages)
+        self.retry_after = retry_after
+
+
 class ConfigurationError(LinkbaseError):
     """The server cannot start as configured: an unsupported or unreachable database, a port in
     use. Its message is one line for an operator, naming what to change."""

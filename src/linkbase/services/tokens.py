@@ -28,6 +28,7 @@ from linkbase.domain.limits import MAX_SECRET_LENGTH, check_text
 from linkbase.domain.resources import API_CLIENT_AUTHORIZATIONS
 from linkbase.domain.timestamps import now_micros, parse_timestamp
 from linkbase.domain.uuids import WellKnown
+from linkbase.services import login_throttle
 from linkbase.services.context import Caller, Services
 from linkbase.services.permissions import Access
 from linkbase.services.records import fetch_record, insert_record
@@ -172,14 +173,17 @@ class ExchangedToken:
 
 
 def exchange_password(services: Services, repository_id: str, grant_type: str | None,
-                      username: str | None, password: str | None) -> ExchangedToken:
+                      username: str | None, password: str | None,
+                      address: str | None = None) -> ExchangedToken:
     """Use case: trade a username and a password (or one of the user's API tokens) for a new
     API token of that user (the Laserfiche password grant).
 
     The slow part, checking a password hash, runs outside any transaction: looking the user up
     is a read, issuing the token a short write. A token traded in passes on its scopes and never
     yields a token that outlives it. Unknown users, wrong passwords, tokens of another user and
-    inactive users are all the same UnauthenticatedError.
+    inactive users are all the same UnauthenticatedError, each counted as a failure of
+    ``username`` and of the client ``address`` (``login_throttle``): past the limits, the
+    exchange is refused (TooManyAttemptsError) before any password is checked.
     """
     from linkbase.services.entries import get_repository
     from linkbase.services.users import find_user_by_login, verify_password
@@ -192,6 +196,7 @@ def exchange_password(services: Services, repository_id: str, grant_type: str | 
             raise InvalidArgumentError("username and password are required")
         check_text(username, "username")
         check_text(password, "password", max_length=MAX_SECRET_LENGTH)
+        login_throttle.check(access.conn, attempt)
         user = find_user_by_login(access.conn, username)
         presented = authenticate(access.conn, access.wk, password,
                                  services.settings.system_root_token)
@@ -200,6 +205,13 @@ def exchange_password(services: Services, repository_id: str, grant_type: str | 
             row = fetch_record(access.conn, _tokens, presented.token_uuid)
             expiry = row["expires_at"] if row is not None else None
         return user, presented, expiry
+
+    attempt = login_throttle.Attempt.of(services.settings, username or "", address)
+
+    def refuse() -> UnauthenticatedError:
+        services.uow.write_as_server(
+            lambda access: login_throttle.record_failure(access.conn, services.settings, attempt))
+        return UnauthenticatedError("The username or password is incorrect")
 
     user, presented, presented_expiry = services.uow.read_as_server(look_up)
     assert password is not None
@@ -211,14 +223,17 @@ def exchange_password(services: Services, repository_id: str, grant_type: str | 
         if presented_expiry is not None:
             expires_at = min(expires_at, int(presented_expiry))
     elif not verify_password(user, password):
-        raise UnauthenticatedError("The username or password is incorrect")
+        raise refuse()
     assert user is not None
     if not user["is_active"]:
-        raise UnauthenticatedError("The username or password is incorrect")
-    record = services.uow.write_as_server(
-        lambda access: issue_token(access.conn, access.wk, user["uuid"],
-                                   actor_uuid=user["uuid"], expires_at=expires_at,
-                                   scopes=scopes))
+        raise refuse()
+
+    def issue(access: Access) -> dict[str, Any]:
+        login_throttle.clear(access.conn, attempt)
+        return issue_token(access.conn, access.wk, user["uuid"], actor_uuid=user["uuid"],
+                           expires_at=expires_at, scopes=scopes)
+
+    record = services.uow.write_as_server(issue)
     expires_in = max(0, (expires_at - now_micros()) // 1_000_000)
     return ExchangedToken(record["api_token"], int(expires_in))
 

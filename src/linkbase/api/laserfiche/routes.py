@@ -158,7 +158,7 @@ def _token(ctx: Ctx) -> Response:
     form = _form(ctx)
     token = token_service.exchange_password(
         ctx.services, ctx.param("repositoryId"), form.get("grant_type"), form.get("username"),
-        form.get("password"))
+        form.get("password"), ctx.request.client.host if ctx.request.client else None)
     return _json({"access_token": token.api_token, "expires_in": token.expires_in,
                   "token_type": "bearer"})
 
