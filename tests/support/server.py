@@ -168,12 +168,14 @@ def running_server(
     root_token: str | None = None,
     env: Mapping[str, str] | None = None,
     ready_timeout: float = READY_TIMEOUT,
+    args: tuple[str, ...] = (),
 ) -> Iterator[ServerHandle]:
     """Start ``linkbase serve`` on a free loopback port; yield once it answers; stop it after.
 
     ``root_token`` becomes ``LINKBASE_SYSTEM_ROOT_TOKEN`` (a random one when omitted); ``env``
-    adds or overrides variables (e.g. ``LINKBASE_CLUSTER_ID``). Inherited ``LINKBASE_*`` and
-    ``ARVADOS_*`` variables are dropped first so the developer's shell cannot change the server.
+    adds or overrides variables (e.g. ``LINKBASE_CLUSTER_ID``); ``args`` are more ``serve``
+    options. Inherited ``LINKBASE_*`` and ``ARVADOS_*`` variables are dropped first so the
+    developer's shell cannot change the server.
     """
     token = root_token or "lbtest" + secrets.token_hex(20)
     workdir = Path(tempfile.mkdtemp(prefix="linkbase-server-"))
@@ -186,7 +188,7 @@ def running_server(
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         log_path = workdir / f"server-{attempt}.log"
-        command = server_command(port, database_url)
+        command = server_command(port, database_url, *args)
         with log_path.open("wb") as log_file:
             process = subprocess.Popen(
                 command,

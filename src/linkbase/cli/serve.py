@@ -67,6 +67,18 @@ def serve(
     demo: Annotated[bool, typer.Option(
         "--demo", help="Fill a new, empty database with the demo world first (see "
         "'linkbase demo').")] = False,
+    header_timeout: Annotated[float | None, typer.Option(
+        min=0.001, help="Seconds a client may take to send its request headers "
+        "(LINKBASE_HEADER_TIMEOUT_SECONDS, default 10).")] = None,
+    body_timeout: Annotated[float | None, typer.Option(
+        min=0.001, help="Seconds a client may take to send a request body "
+        "(LINKBASE_BODY_TIMEOUT_SECONDS, default 60).")] = None,
+    keep_alive: Annotated[int | None, typer.Option(
+        min=1, help="Seconds an idle kept-alive connection stays open "
+        "(LINKBASE_KEEP_ALIVE_SECONDS, default 5).")] = None,
+    max_connections: Annotated[int | None, typer.Option(
+        min=1, help="Open connections per process beyond which requests get 503 "
+        "(LINKBASE_MAX_CONNECTIONS, default 1000).")] = None,
 ) -> None:
     """Start the server, bringing the schema up to date first.
 
@@ -74,18 +86,26 @@ def serve(
     """
     import uvicorn
 
+    from linkbase.api import connection_limits
     from linkbase.api.app import create_app
     from linkbase.api.observability import configure_logging
     from linkbase.bootstrap import prepare_database
 
     configure_logging()
     sock = _listen(host, port)
-    settings = _settings(database)
+    settings = _with_connection_limits(_settings(database), header_timeout=header_timeout,
+                                       body_timeout=body_timeout, keep_alive=keep_alive,
+                                       max_connections=max_connections)
     db = prepare_database(settings)  # once, before any worker starts
     first_token = None if settings.system_root_token else _first_start_token(settings, db)
     world = _demo(settings, db) if demo else None
     _banner(settings, host, port, first_token, world)
-    options: dict[str, Any] = {"log_level": "warning", "access_log": False}
+    options: dict[str, Any] = {
+        "log_level": "warning", "access_log": False,
+        # Connection limits (api/connection_limits.py reads its own from the environment).
+        "http": connection_limits.IMPORT_PATH, "timeout_keep_alive": settings.keep_alive_seconds,
+        "limit_concurrency": settings.max_connections,
+    }
     if workers == 1:
         uvicorn.Server(uvicorn.Config(create_app(settings, db), **options)).run(sockets=[sock])
         return
@@ -100,6 +120,22 @@ def serve(
     config = uvicorn.Config("linkbase.api.app:app_from_environment", factory=True,
                             workers=workers, **options)
     Multiprocess(config, sockets=[sock]).run()
+
+
+_CONNECTION_LIMITS = {"header_timeout": "header_timeout_seconds",
+                      "body_timeout": "body_timeout_seconds",
+                      "keep_alive": "keep_alive_seconds", "max_connections": "max_connections"}
+
+
+def _with_connection_limits(settings: Settings, **flags: float | None) -> Settings:
+    """``settings`` with the flags given, exported to the environment: the connection protocol
+    and every ``--workers`` process read their limits from it."""
+    update = {_CONNECTION_LIMITS[flag]: value for flag, value in flags.items()
+              if value is not None}
+    settings = settings.model_copy(update=update)
+    for field in _CONNECTION_LIMITS.values():
+        os.environ[f"LINKBASE_{field.upper()}"] = str(getattr(settings, field))
+    return settings
 
 
 def _first_start_token(settings: Settings, db: Database) -> str | None:
