@@ -17,6 +17,8 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from linkbase.cli.serve import uvicorn_options
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -28,8 +30,8 @@ def free_port() -> int:
 def serving(app: FastAPI, **config: Any) -> Iterator[tuple[str, int]]:
     """``(host, port)`` of ``app`` served until the block ends; ``config`` goes to uvicorn."""
     port = free_port()
-    settings = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                              lifespan="off", **config)
+    options = {**uvicorn_options(app.state.services.settings), "lifespan": "off", **config}
+    settings = uvicorn.Config(app, host="127.0.0.1", port=port, **options)
     server = uvicorn.Server(settings)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

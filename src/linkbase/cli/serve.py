@@ -86,7 +86,6 @@ def serve(
     """
     import uvicorn
 
-    from linkbase.api import connection_limits
     from linkbase.api.app import create_app
     from linkbase.api.observability import configure_logging
     from linkbase.bootstrap import prepare_database
@@ -100,12 +99,7 @@ def serve(
     first_token = None if settings.system_root_token else _first_start_token(settings, db)
     world = _demo(settings, db) if demo else None
     _banner(settings, host, port, first_token, world)
-    options: dict[str, Any] = {
-        "log_level": "warning", "access_log": False,
-        # Connection limits (api/connection_limits.py reads its own from the environment).
-        "http": connection_limits.IMPORT_PATH, "timeout_keep_alive": settings.keep_alive_seconds,
-        "limit_concurrency": settings.max_connections,
-    }
+    options = uvicorn_options(settings)
     if workers == 1:
         uvicorn.Server(uvicorn.Config(create_app(settings, db), **options)).run(sockets=[sock])
         return
@@ -120,6 +114,18 @@ def serve(
     config = uvicorn.Config("linkbase.api.app:app_from_environment", factory=True,
                             workers=workers, **options)
     Multiprocess(config, sockets=[sock]).run()
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn serves Linkbase (tests serving an app in-process use the same)."""
+    from linkbase.api import connection_limits
+
+    return {
+        "log_level": "warning", "access_log": False,
+        # Connection limits (api/connection_limits.py reads its own from the environment).
+        "http": connection_limits.IMPORT_PATH, "timeout_keep_alive": settings.keep_alive_seconds,
+        "limit_concurrency": settings.max_connections,
+    }
 
 
 _CONNECTION_LIMITS = {"header_timeout": "header_timeout_seconds",
