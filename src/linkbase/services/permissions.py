@@ -245,17 +245,22 @@ _SET_STATEMENTS: dict[str, tuple[Callable[[int], sa.Select[Any]], Level]] = {
 #: ``:lb_me`` parameter again); no uuid or SQL keyword looks like it.
 _ME_PLACEHOLDER = "lb-me-rendered-here"
 
-_SET_SQL: dict[tuple[str, str], sa.TextClause] = {}
+_SET_SQL: dict[tuple[str, int, str], sa.TextClause] = {}
 
 
-def _set_sql(name: str, dialect: Dialect) -> sa.TextClause:
-    """The SQL of one visibility set for ``dialect``, with ``:lb_me`` its only parameter
-    (parsed once: ``text()`` scans its SQL for parameters)."""
-    key = (name, dialect.name)
+def _set_sql(build: Callable[[int], sa.Select[Any]], level: int,
+             dialect: Dialect) -> sa.TextClause:
+    """The SQL of one caller-relative set for ``dialect``, with ``:lb_me`` its only parameter.
+
+    Rendered once per dialect (its other values as literals) and parsed once (``text()`` scans
+    its SQL for parameters). A statement embedding it is keyed in SQLAlchemy's compiled cache by
+    this text instead of by a walk of the set's thousands of expression nodes, a quarter of a
+    permission-filtered list's time before (bench/http.py).
+    """
+    key = (build.__name__, level, dialect.name)
     sql = _SET_SQL.get(key)
     if sql is None:
-        build, level = _SET_STATEMENTS[name]
-        statement = build(int(level)).params({_ME: _ME_PLACEHOLDER})
+        statement = build(level).params({_ME: _ME_PLACEHOLDER})
         rendered = str(statement.compile(dialect=dialect,
                                          compile_kwargs={"literal_binds": True}))
         quoted = f"'{_ME_PLACEHOLDER}'"
@@ -278,15 +283,21 @@ class Access:
 
     def users_of(self, level: Level) -> sa.Select[Any]:
         """``USERS(U, level)`` as a subquery of uuids (always contains U itself)."""
-        return _users_stmt(int(level)).params({_ME: self.caller.uuid})
+        return sa.select(self._set(_users_stmt, level).subquery().c.uuid)
 
     def has_targets(self, level: Level) -> sa.Select[Any]:
         """Targets X with ``has(U, level, X)``."""
-        return _has_stmt(int(level)).params({_ME: self.caller.uuid})
+        return sa.select(self._set(_has_stmt, level).subquery().c.uuid)
 
     def owner_targets(self, level: Level) -> sa.Select[Any]:
         """Owners O with ``via_owner(U, level, O)``."""
-        return _owner_stmt(int(level)).params({_ME: self.caller.uuid})
+        return sa.select(self._set(_owner_stmt, level).subquery().c.uuid)
+
+    def _set(self, build: Callable[[int], sa.Select[Any]], level: Level) -> sa.TextualSelect:
+        """One of the caller's sets, as a SELECT of ``uuid`` from its precompiled SQL."""
+        me = sa.bindparam(_ME, value=self.caller.uuid, type_=tables.Reference)
+        return (_set_sql(build, int(level), self.conn.dialect).bindparams(me)
+                .columns(sa.column("uuid", tables.Reference)))
 
     # -- single-object decisions ---------------------------------------------------------
 
@@ -453,23 +464,18 @@ class Access:
 
         ``as_ctes`` names each one as a CTE, so a statement that applies several clauses (a
         list's count and page, the graph walk's checks of links and four kinds of node)
-        computes each set once instead of repeating its SQL in every clause. Those CTEs are
-        the sets' SQL compiled once per dialect and embedded as text: SQLAlchemy then keys its
-        compiled cache on a few strings instead of walking thousands of expression nodes on
-        every request (bench/http.py: that walk was a quarter of a permission-filtered list).
+        computes each set once instead of repeating its SQL in every clause (see
+        :func:`_set_sql` for how each set's SQL is embedded).
         """
+        sets = _SET_STATEMENTS
         if as_ctes:
-            dialect = self.conn.dialect
-            me = sa.bindparam(_ME, value=self.caller.uuid, type_=tables.Reference)
             return VisibilitySets(**{
-                name: sa.select(
-                    _set_sql(name, dialect).bindparams(me)
-                    .columns(sa.column("uuid", tables.Reference)).cte(f"lb_{name}").c.uuid)
-                for name in _SET_STATEMENTS
+                name: sa.select(self._set(build, level).cte(f"lb_{name}").c.uuid)
+                for name, (build, level) in sets.items()
             })
         return VisibilitySets(**{
-            name: build(int(level)).params({_ME: self.caller.uuid})
-            for name, (build, level) in _SET_STATEMENTS.items()
+            name: sa.select(self._set(build, level).subquery().c.uuid)
+            for name, (build, level) in sets.items()
         })
 
     def readable_clause(self, resource: Resource, table: sa.FromClause,
