@@ -11,7 +11,10 @@ protocol is uvicorn's httptools protocol with three more rules:
 * the headers must fit in ``max_header_bytes``.
 
 Past a deadline the connection is closed (nothing useful can be said to a client that is not
-sending); oversized headers get uvicorn's 400. ``linkbase serve`` passes this class to uvicorn
+sending). Oversized headers get a 431, and the connection is closed the lingering way: the
+server stops sending (FIN) but reads and discards what the client is still sending for a
+moment, since closing a socket with unread data makes the kernel reset the connection and the
+client would lose the answer. ``linkbase serve`` passes this class to uvicorn
 by its import path, so ``--workers N`` processes load it too; the limits come from
 :class:`linkbase.settings.Settings` (``LINKBASE_HEADER_TIMEOUT_SECONDS`` ...), which ``serve``
 sets from its flags. The number of connections is bounded by uvicorn's ``limit_concurrency``.
@@ -27,6 +30,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from linkbase.settings import Settings
 
+#: How long a refused connection is drained before it is closed.
+LINGER_SECONDS = 2.0
 #: What ``uvicorn.Config(http=...)`` is given.
 IMPORT_PATH = "linkbase.api.connection_limits:LimitedHttpToolsProtocol"
 
@@ -47,6 +52,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._deadline: asyncio.TimerHandle | None = None
         self._in_headers = True
         self._header_bytes = 0
+        self._discarding = False
 
     def _arm(self, seconds: float) -> None:
         self._disarm()
@@ -68,13 +74,32 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._arm(self.header_timeout)
 
     def data_received(self, data: bytes) -> None:
+        if self._discarding:
+            return
         if self._in_headers:
             self._header_bytes += len(data)
             if self._header_bytes > self.max_header_bytes:
-                self._disarm()
-                self.send_400_response("Request headers too large.")
+                self._refuse_headers()
                 return
         super().data_received(data)
+
+    def _refuse_headers(self) -> None:
+        """431, then a lingering close (see the module docstring)."""
+        self._disarm()
+        self._discarding = True
+        body = b'{"errors": ["Request headers too large"]}'
+        self.transport.write(
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+            b"content-type: application/json\r\nconnection: close\r\n"
+            b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+    def eof_received(self) -> None:
+        if self._discarding:
+            self.transport.close()  # the client has read the answer and closed its side
+        super().eof_received()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
