@@ -15,6 +15,7 @@ from tests.support.databases import BACKENDS, fresh_database_url
 from tests.support.server import ServerHandle, running_server
 
 HEADER_TIMEOUT = 1.0
+BODY_TIMEOUT = 2.0
 
 
 @pytest.fixture(scope="module", params=[(b, w) for b in BACKENDS for w in ("1", "2")],
@@ -24,7 +25,8 @@ def server(request: pytest.FixtureRequest,
     """One server per backend and process count (one process, and ``--workers 2``)."""
     backend, workers = request.param
     url = fresh_database_url(backend, tmp_path_factory.mktemp("limits"))
-    args = ("--header-timeout", str(HEADER_TIMEOUT), "--workers", workers)
+    args = ("--header-timeout", str(HEADER_TIMEOUT), "--body-timeout", str(BODY_TIMEOUT),
+            "--workers", workers)
     with running_server(url, args=args) as handle:
         yield handle
 
@@ -56,6 +58,15 @@ def test_a_connection_trickling_its_headers_is_closed(server: ServerHandle) -> N
     with _connect(server) as sock:
         took = _closed_after(sock, trickle, limit=HEADER_TIMEOUT + 10)
     assert took < HEADER_TIMEOUT + 3, took
+
+
+def test_a_connection_trickling_its_body_is_closed(server: ServerHandle) -> None:
+    headers = (b"POST /arvados/v1/links HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+               b"\r\nContent-Length: 1000\r\n\r\n")
+    with _connect(server) as sock:
+        sock.sendall(headers)
+        took = _closed_after(sock, b"{" + b" " * 999, limit=BODY_TIMEOUT + 10)
+    assert took < BODY_TIMEOUT + 3, took
 
 
 def test_a_silent_connection_is_closed(server: ServerHandle) -> None:
