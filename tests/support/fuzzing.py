@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import json
 import string
+import time
 import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -316,8 +317,16 @@ class KeepAliveClient:
         self.host, self.port = host, port
         self.conn: http.client.HTTPConnection | None = None
         self.sent = 0
+        self.last_used = 0.0
+        #: Half the server's default keep-alive timeout (5 s).
+        self.idle_limit = 2.5
 
     def send(self, request: FuzzRequest) -> Answer:
+        if self.conn is not None and time.monotonic() - self.last_used > self.idle_limit:
+            # The server closes idle kept-alive connections (by design, after its keep-alive
+            # timeout); a real client reconnects rather than reuse one that may be closing.
+            self.conn.close()
+            self.conn = None
         if self.conn is None:
             self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
         try:
@@ -330,6 +339,7 @@ class KeepAliveClient:
             self.conn = None
             raise DroppedConnection(f"{type(exc).__name__}: {exc} on {request!r}") from exc
         self.sent += 1
+        self.last_used = time.monotonic()
         headers = {k.lower(): v for k, v in resp.getheaders()}
         if headers.get("connection", "").lower() == "close":
             self.conn.close()

@@ -76,12 +76,16 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._discarding:
             return
-        if self._in_headers:
-            self._header_bytes += len(data)
-            if self._header_bytes > self.max_header_bytes:
-                self._refuse_headers()
-                return
+        if not self._in_headers:
+            super().data_received(data)
+            return
+        # A chunk may hold the end of the headers and a body: parse it first, and count it
+        # against the headers only if they are still incomplete after it.
+        self._header_bytes += len(data)
         super().data_received(data)
+        if (self._in_headers and self._header_bytes > self.max_header_bytes
+                and not self.transport.is_closing()):
+            self._refuse_headers()
 
     def _refuse_headers(self) -> None:
         """431, then a lingering close (see the module docstring)."""
