@@ -153,8 +153,8 @@ def run_wrk(url: str, connections: int, seconds: float, token: str | None = None
     assert span is not None, out
     requests = int(span.group(1))
     elapsed = float(span.group(2)) / (1000 if span.group(3) == "ms" else 1)
-    p50 = re.search(r"^\s+50%\s+(\S+)$", out, re.M)
-    p99 = re.search(r"^\s+99%\s+(\S+)$", out, re.M)
+    p50 = re.search(r"^\s+50%\s+(\S+)\s*$", out, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)\s*$", out, re.M)
     non = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     fatal = re.search(r"server errors: (\d+)", out)
     assert p50 is not None and p99 is not None, out
