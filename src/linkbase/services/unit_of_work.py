@@ -16,6 +16,10 @@ existing grant returned, a 422 name conflict); if the violation persists it beco
 :class:`ConflictError`. A value the database cannot store becomes an
 :class:`InvalidArgumentError`.
 
+**Audit.** Before a write transaction commits, the changes it noted are written to the audit
+log (``storage.audit``) with the caller, the request id and any reason given
+(``linkbase.request_context``): the log holds a change if and only if it was committed.
+
 **Ordering.** Correctness under concurrency comes from the locks the services take through
 ``storage.locks`` inside these transactions (the permission-graph lock, row locks); a lock in
 this process would not order two server processes.
@@ -34,8 +38,10 @@ from prometheus_client import Counter
 from linkbase import checkpoints
 from linkbase.domain.errors import ConflictError, InvalidArgumentError
 from linkbase.domain.uuids import WellKnown
+from linkbase.request_context import AUDIT_REASON, REQUEST_ID
 from linkbase.services.context import Caller, system_caller
 from linkbase.services.permissions import Access
+from linkbase.storage import audit
 from linkbase.storage.database import Database
 from linkbase.storage.errors import Failure, classify
 
@@ -99,6 +105,8 @@ class UnitOfWork:
                 with transaction as conn:
                     result = fn(Access(conn, caller, self.wk), *args, **kwargs)
                     if writing:
+                        # The audit log, in this transaction (storage.audit).
+                        audit.flush(conn, caller.uuid, REQUEST_ID.get(), AUDIT_REASON.get())
                         checkpoints.reach("uow.before_commit")
                     return result
             except Exception as error:  # classified below; anything unknown is re-raised

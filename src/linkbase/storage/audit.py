@@ -1,0 +1,142 @@
+"""Writing the audit log: the changes a transaction noted (``storage.transaction``), as rows of
+``logs``, in that transaction, just before it commits.
+
+**Ids in commit order.** Readers of the log (the websocket bus, the change feed, the SDK's
+poller) resume "after id N", so an id must never become visible after a larger one. On SQLite
+write transactions run one at a time, so ids commit in order. On PostgreSQL the log rows are
+inserted under a transaction-scoped advisory lock (:data:`LOG_LOCK_KEY`) taken just before, and
+held until commit: the transaction that takes it next draws its ids after this one's commit. The
+lock is the last one any transaction takes and nothing waits on another lock while holding it,
+so it adds a short queue at commit and no deadlock. The same transaction then sends
+``NOTIFY linkbase_logs`` (delivered at commit) to wake the event buses of every process.
+
+**Secrets**: ``password_hash`` and ``token_digest`` never reach the log (the API token itself
+is never stored); nor does a link's internal integer ``id``.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Connection
+
+from linkbase.domain.timestamps import now_micros
+from linkbase.storage import bulk, tables, transaction
+from linkbase.storage.transaction import BulkLinks, Change
+
+#: Advisory lock that orders log ids by commit (PostgreSQL).
+LOG_LOCK_KEY = zlib.crc32(b"linkbase.audit_log")
+#: The channel every committed batch of log rows is announced on (PostgreSQL).
+CHANNEL = "linkbase_logs"
+#: Stored columns that never appear in a log entry's attributes.
+HIDDEN = frozenset({"password_hash", "token_digest", "id"})
+
+_LOG_COLUMNS = ("object_uuid", "object_owner_uuid", "event_type", "event_at", "owner_uuid",
+                "request_id", "properties")
+
+#: SQLite: log a set of links from the JSON array their insert read (``storage.bulk``), with
+#: the attributes built by SQLite itself (no Python per row).
+_SQLITE_BULK = (
+    f"INSERT INTO {tables.logs.name} ({', '.join(_LOG_COLUMNS)}) SELECT value ->> 0, "
+    "value ->> 1, 'create', ?2, ?3, ?4, json_object('old_attributes', NULL, 'new_attributes', "
+    "json_object('uuid', value ->> 0, 'owner_uuid', value ->> 1, 'created_at', ?2, "
+    "'modified_at', ?2, 'modified_by_user_uuid', ?3, 'etag', value ->> 2, 'link_class', "
+    "value ->> 3, 'name', value ->> 4, 'tail_uuid', value ->> 5, 'head_uuid', value ->> 6, "
+    "'properties', value -> 7)"
+    + "{reason}) FROM json_each(?1)"
+)
+
+_PG_BULK = (
+    f"INSERT INTO {tables.logs.name} ({', '.join(_LOG_COLUMNS)}) "
+    "SELECT l.uuid, l.owner_uuid, 'create', l.created_at, :actor, :request_id, "
+    "jsonb_build_object('old_attributes', NULL, 'new_attributes', to_jsonb(l) - 'id'{reason}) "
+    f"FROM {tables.links.name} l JOIN unnest(CAST(:uuids AS text[])) AS w(u) ON l.uuid = w.u "
+    "ORDER BY w.u"
+)
+
+
+def attributes(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored row as a log entry shows it (secrets and internal ids removed)."""
+    if row is None:
+        return None
+    return {k: v for k, v in row.items() if k not in HIDDEN}
+
+
+def event_type(change: Change) -> str:
+    """``create``, ``update`` or ``delete`` (Arvados's values)."""
+    if change.before is None:
+        return "create"
+    return "delete" if change.after is None else "update"
+
+
+def flush(conn: Connection, actor: str | None, request_id: str | None,
+          reason: str | None = None) -> int:
+    """Write the transaction's noted changes to the log; returns how many entries."""
+    state = transaction.state(conn)
+    pending = state.audit
+    if not pending:
+        return 0
+    state.audit = []
+    pg = conn.dialect.name == "postgresql"
+    if pg:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOG_LOCK_KEY})
+    written = 0
+    now = now_micros()
+    rows: list[dict[str, Any]] = []
+
+    def write_rows() -> None:
+        if rows:
+            conn.execute(tables.logs.insert(), rows)
+            rows.clear()
+
+    for item in pending:
+        if isinstance(item, BulkLinks):
+            write_rows()  # keep the ids in the order of the changes
+            written += _flush_bulk(conn, item, actor, request_id, reason)
+            continue
+        shown = item.after if item.after is not None else item.before
+        properties: dict[str, Any] = {"old_attributes": attributes(item.before),
+                                      "new_attributes": attributes(item.after)}
+        if reason is not None:
+            properties["reason"] = reason
+        rows.append({
+            "object_uuid": item.uuid,
+            "object_owner_uuid": (shown or {}).get("owner_uuid"),
+            "event_type": event_type(item),
+            "event_at": now,
+            "owner_uuid": actor,
+            "request_id": request_id,
+            "properties": properties,
+        })
+        written += 1
+    write_rows()
+    if pg and written:
+        conn.execute(sa.text(f"NOTIFY {CHANNEL}"))
+    return written
+
+
+def _flush_bulk(conn: Connection, item: BulkLinks, actor: str | None, request_id: str | None,
+                reason: str | None) -> int:
+    links: bulk.NewLinks = item.links
+    if not links.rows:
+        return 0
+    if conn.dialect.name == "sqlite":
+        links.encode_for("sqlite")
+        extra = ", 'reason', ?5" if reason is not None else ""
+        params: tuple[Any, ...] = (links._sqlite_param, links.created_at, actor, request_id)
+        if reason is not None:
+            params += (reason,)
+        conn.exec_driver_sql(_SQLITE_BULK.format(reason=extra), params)
+        return len(links.rows)
+    extra = ", 'reason', CAST(:reason AS text)" if reason is not None else ""
+    statement = sa.text(_PG_BULK.format(reason=extra)).bindparams(
+        sa.bindparam("uuids", type_=ARRAY(sa.Text)))
+    values: dict[str, Any] = {"actor": actor, "request_id": request_id,
+                              "uuids": [row[0] for row in links.rows]}
+    if reason is not None:
+        values["reason"] = reason
+    conn.execute(statement, values)
+    return len(links.rows)
