@@ -32,7 +32,7 @@ LOG_LOCK_KEY = zlib.crc32(b"linkbase.audit_log")
 #: The channel every committed batch of log rows is announced on (PostgreSQL).
 CHANNEL = "linkbase_logs"
 #: Stored columns that never appear in a log entry's attributes.
-HIDDEN = frozenset({"password_hash", "token_digest", "id"})
+HIDDEN = frozenset({"password_hash", "token_digest", "api_token", "id"})
 
 _LOG_COLUMNS = ("object_uuid", "object_owner_uuid", "event_type", "event_at", "owner_uuid",
                 "request_id", "properties")

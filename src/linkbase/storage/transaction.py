@@ -92,7 +92,9 @@ def note(conn: Connection, table: str, uuid: str, before: dict[str, Any] | None,
     """Record one row change: in the audit list (unless ``audit`` is false: the change is
     already there as part of a :class:`BulkLinks`) and in the journal when it is on."""
     current = state(conn)
-    change = Change(table, uuid, before, after)
+    # Copies: callers go on to decorate the rows they return (a new token's secret).
+    change = Change(table, uuid, None if before is None else dict(before),
+                    None if after is None else dict(after))
     if audit:
         current.audit.append(change)
     if current.journal is not None:
