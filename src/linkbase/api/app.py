@@ -8,6 +8,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from linkbase.api import docs, observability, ops
 from linkbase.api.arvados import routes as arvados_routes
+from linkbase.api.arvados import websocket as arvados_websocket
 from linkbase.api.arvados.errors import error_response, render_error
 from linkbase.api.request_id import RequestIdMiddleware, request_id_of
 from linkbase.api.responses import JSONBody
@@ -30,6 +31,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     observability.install(app, log_requests=settings.log_requests)
     app.include_router(ops.router)
     app.include_router(arvados_routes.router)
+    app.include_router(arvados_websocket.router)
+
+    def _stop_event_bus() -> None:
+        bus = getattr(app.state, "event_bus", None)
+        if bus is not None:
+            bus.stop()
+
+    app.router.add_event_handler("shutdown", _stop_event_bus)
     _mount_optional_faces(app)
 
     @app.exception_handler(LinkbaseError)

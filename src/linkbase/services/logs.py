@@ -196,7 +196,7 @@ def latest_id(services: Services) -> int:
                            or 0))
 
 
-def _changes(access: Access, cluster_id: str, after: int, filters: list[Filter],
+def _changes(access: Access, cluster_id: str, after: int, filter_sets: list[list[Filter]],
              limit: int, upto: int | None) -> Changes:
     conn = access.conn
     src = source(conn.dialect.name, cluster_id)
@@ -204,8 +204,9 @@ def _changes(access: Access, cluster_id: str, after: int, filters: list[Filter],
     if upto is not None:
         newest = min(newest, upto)
     conditions: list[ColumnElement[bool]] = [src.c.id > after, src.c.id <= newest]
-    if filters:
-        conditions.append(compile_filters(src, LOGS, filters, conn.dialect.name))
+    if filter_sets and all(filter_sets):
+        conditions.append(sa.or_(*(compile_filters(src, LOGS, filters, conn.dialect.name)
+                                   for filters in filter_sets)))
     visible = visible_clause(access, src)
     if visible is not None:
         conditions.append(visible)
@@ -216,9 +217,10 @@ def _changes(access: Access, cluster_id: str, after: int, filters: list[Filter],
     return Changes(items, cursor)
 
 
-def changes(services: Services, caller: Caller, after: int, filters: list[Filter],
+def changes(services: Services, caller: Caller, after: int, filter_sets: list[list[Filter]],
             limit: int = MAX_PAGE, upto: int | None = None) -> Changes:
-    """The entries after id ``after`` (up to ``upto``) the caller may read and ``filters``
-    match, oldest first, at most ``limit``."""
-    return services.uow.read(caller, _changes, services.cluster_id, after, filters,
+    """The entries after id ``after`` (up to ``upto``) the caller may read and any of
+    ``filter_sets`` matches (each a list of conditions, all of which must hold; no sets or an
+    empty set: every entry), oldest first, at most ``limit``."""
+    return services.uow.read(caller, _changes, services.cluster_id, after, filter_sets,
                              max(1, min(limit, MAX_PAGE)), upto)
