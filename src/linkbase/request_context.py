@@ -6,8 +6,10 @@ records both in the audit log."""
 from __future__ import annotations
 
 from contextvars import ContextVar
+from typing import Any
 
 #: The request's ``X-Request-Id`` (``api.request_id``).
 REQUEST_ID: ContextVar[str | None] = ContextVar("linkbase_request_id", default=None)
 #: An audit reason given with the change (Laserfiche entry delete).
-AUDIT_REASON: ContextVar[str | None] = ContextVar("linkbase_audit_reason", default=None)
+AUDIT_REASON: ContextVar[dict[str, Any] | None] = ContextVar("linkbase_audit_reason",
+                                                             default=None)

@@ -27,3 +27,5 @@ class Settings(BaseSettings):
     max_import_links: int = 50_000
     #: Largest bulk import request body, in bytes (about 250 bytes per link).
     max_import_bytes: int = 64 * 1024 * 1024
+    #: Laserfiche audit reasons for deleting entries (JSON list of names; none by default).
+    audit_reasons: list[str] = Field(default_factory=list)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
@@ -73,7 +74,7 @@ def event_type(change: Change) -> str:
 
 
 def flush(conn: Connection, actor: str | None, request_id: str | None,
-          reason: str | None = None) -> int:
+          reason: dict[str, Any] | None = None) -> int:
     """Write the transaction's noted changes to the log; returns how many entries."""
     state = transaction.state(conn)
     pending = state.audit
@@ -119,24 +120,24 @@ def flush(conn: Connection, actor: str | None, request_id: str | None,
 
 
 def _flush_bulk(conn: Connection, item: BulkLinks, actor: str | None, request_id: str | None,
-                reason: str | None) -> int:
+                reason: dict[str, Any] | None) -> int:
     links: bulk.NewLinks = item.links
     if not links.rows:
         return 0
     if conn.dialect.name == "sqlite":
         links.encode_for("sqlite")
-        extra = ", 'reason', ?5" if reason is not None else ""
+        extra = ", 'reason', json(?5)" if reason is not None else ""
         params: tuple[Any, ...] = (links._sqlite_param, links.created_at, actor, request_id)
         if reason is not None:
-            params += (reason,)
+            params += (orjson.dumps(reason).decode(),)
         conn.exec_driver_sql(_SQLITE_BULK.format(reason=extra), params)
         return len(links.rows)
-    extra = ", 'reason', CAST(:reason AS text)" if reason is not None else ""
+    extra = ", 'reason', CAST(:reason AS jsonb)" if reason is not None else ""
     statement = sa.text(_PG_BULK.format(reason=extra)).bindparams(
         sa.bindparam("uuids", type_=ARRAY(sa.Text)))
     values: dict[str, Any] = {"actor": actor, "request_id": request_id,
                               "uuids": [row[0] for row in links.rows]}
     if reason is not None:
-        values["reason"] = reason
+        values["reason"] = orjson.dumps(reason).decode()
     conn.execute(statement, values)
     return len(links.rows)
