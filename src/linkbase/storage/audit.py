@@ -37,6 +37,12 @@ HIDDEN = frozenset({"password_hash", "token_digest", "api_token", "id"})
 
 _LOG_COLUMNS = ("object_uuid", "object_owner_uuid", "event_type", "event_at", "owner_uuid",
                 "request_id", "properties")
+#: One entry per row change, through the driver (no statement compilation per transaction);
+#: ``properties`` travels as JSON text (``jsonb`` parses it on PostgreSQL).
+_SQLITE_INSERT = (f"INSERT INTO {tables.logs.name} ({', '.join(_LOG_COLUMNS)}) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?)")
+_PG_INSERT = (f"INSERT INTO {tables.logs.name} ({', '.join(_LOG_COLUMNS)}) "
+              "VALUES (%s, %s, %s, %s, %s, %s, CAST(%s AS jsonb))")
 
 #: SQLite: log a set of links from the JSON array their insert read (``storage.bulk``), with
 #: the attributes built by SQLite itself (no Python per row).
@@ -83,14 +89,14 @@ def flush(conn: Connection, actor: str | None, request_id: str | None,
     state.audit = []
     pg = conn.dialect.name == "postgresql"
     if pg:
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOG_LOCK_KEY})
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOG_LOCK_KEY})")
     written = 0
     now = now_micros()
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
 
     def write_rows() -> None:
         if rows:
-            conn.execute(tables.logs.insert(), rows)
+            conn.exec_driver_sql(_PG_INSERT if pg else _SQLITE_INSERT, rows)
             rows.clear()
 
     for item in pending:
@@ -103,19 +109,13 @@ def flush(conn: Connection, actor: str | None, request_id: str | None,
                                       "new_attributes": attributes(item.after)}
         if reason is not None:
             properties["reason"] = reason
-        rows.append({
-            "object_uuid": item.uuid,
-            "object_owner_uuid": (shown or {}).get("owner_uuid"),
-            "event_type": event_type(item),
-            "event_at": now,
-            "owner_uuid": actor,
-            "request_id": request_id,
-            "properties": properties,
-        })
+        rows.append((item.uuid, (shown or {}).get("owner_uuid"), event_type(item), now, actor,
+                     request_id, orjson.dumps(properties, default=str,
+                                                     option=orjson.OPT_NON_STR_KEYS).decode()))
         written += 1
     write_rows()
     if pg and written:
-        conn.execute(sa.text(f"NOTIFY {CHANNEL}"))
+        conn.exec_driver_sql(f"NOTIFY {CHANNEL}")
     return written
 
 

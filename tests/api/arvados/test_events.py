@@ -100,15 +100,15 @@ class Inbox:
                 return at, message
 
     def status(self) -> None:
-        at, message = self.next()
+        _at, message = self.next()
         assert message == {"status": 200}, message
 
 
 def test_sdk_receives_link_events_over_wss_within_a_second_only_if_readable(
         cluster: Cluster) -> None:
     admin = sdk(cluster.writer, ROOT_TOKEN)
-    alice, alice_tok = new_user(admin)
-    bob, bob_tok = new_user(admin)
+    _alice, alice_tok = new_user(admin)
+    _bob, bob_tok = new_user(admin)
     writes = sdk(cluster.writer, alice_tok)  # another process than the subscriber's
     doc = sdk(cluster.events, alice_tok)._rootDesc
     assert doc["websocketUrl"].startswith("wss://127.0.0.1:")
@@ -157,7 +157,7 @@ def test_sdk_resumes_after_a_server_restart_without_loss_or_duplicates(
         cluster: Cluster, tmp_path: Path) -> None:
     port = free_port()
     admin = sdk(cluster.writer, ROOT_TOKEN)
-    user, tok = new_user(admin)
+    _user, tok = new_user(admin)
     writes = sdk(cluster.writer, tok)
     inbox = Inbox()
     created: list[str] = []
@@ -197,8 +197,8 @@ def test_polling_fallback_reads_logs_by_id(cluster: Cluster,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(arvados.config.settings(), "ARVADOS_DISABLE_WEBSOCKETS", "true")
     admin = sdk(cluster.writer, ROOT_TOKEN)
-    user, tok = new_user(admin)
-    bob, bob_tok = new_user(admin)
+    _user, tok = new_user(admin)
+    _bob, bob_tok = new_user(admin)
     inbox = Inbox()
     client = arvados.events.subscribe(sdk(cluster.events, tok), [["event_type", "=", "create"]],
                                       inbox, poll_fallback=0.2)

@@ -101,7 +101,7 @@ def test_id_filters_as_strings_and_numbers_order_and_count(api: Api) -> None:
 
 
 def test_visibility_follows_the_object(api: Api) -> None:
-    alice, alice_tok = api.new_user()
+    _alice, alice_tok = api.new_user()
     bob, bob_tok = api.new_user()
     # Alice's own project and collection: hers to read, not Bob's.
     project = api.create("groups", "group", {"name": "A", "group_class": "project"},
@@ -128,7 +128,7 @@ def test_visibility_follows_the_object(api: Api) -> None:
 
 
 def test_a_deleted_objects_own_grants_do_not_count(api: Api) -> None:
-    alice, alice_tok = api.new_user()
+    _alice, alice_tok = api.new_user()
     bob, bob_tok = api.new_user()
     coll = api.create("collections", "collection", {"name": "shared"}, token=alice_tok)
     api.create("links", "link", {"link_class": "permission", "name": "can_read",
@@ -142,7 +142,7 @@ def test_a_deleted_objects_own_grants_do_not_count(api: Api) -> None:
 
 def test_reading_a_user_does_not_reveal_its_private_history(api: Api) -> None:
     alice, alice_tok = api.new_user()
-    bob, bob_tok = api.new_user()
+    _bob, bob_tok = api.new_user()
     coll = api.create("collections", "collection", {"name": "private"}, token=alice_tok)
     api.ok("DELETE", f"collections/{coll['uuid']}", token=alice_tok)
     # Bob can read Alice's user record (both in All users) ...
@@ -164,7 +164,7 @@ def test_reading_a_user_does_not_reveal_its_private_history(api: Api) -> None:
 
 
 def test_logs_are_read_only_for_non_admins(api: Api) -> None:
-    user, tok = api.new_user()
+    _user, tok = api.new_user()
     coll = api.create("collections", "collection", {"name": "mine"}, token=tok)
     entry = _of(api, coll["uuid"], token=tok)[0]
     before = table_snapshot_of(api)

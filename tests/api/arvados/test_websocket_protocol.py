@@ -89,7 +89,7 @@ def test_a_bad_token_is_refused_at_the_handshake(api: Api) -> None:
 
 
 def test_only_readable_entries_are_delivered(api: Api) -> None:
-    alice, alice_tok = api.new_user()
+    _alice, alice_tok = api.new_user()
     bob, bob_tok = api.new_user()
     project = api.create("groups", "group", {"name": "A", "group_class": "project"},
                          token=alice_tok)
