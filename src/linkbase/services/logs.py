@@ -33,7 +33,7 @@ from linkbase.domain.resources import LOGS, RESOURCE_BY_INFIX, USER_PUBLIC_ATTRI
 from linkbase.services.context import Caller, Services
 from linkbase.services.listing import ListPage, list_rows
 from linkbase.services.permissions import TABLE_BY_RESOURCE, Access
-from linkbase.storage import tables
+from linkbase.storage import audit, tables
 from linkbase.storage.filters import compile_filters
 
 _logs = tables.logs
@@ -101,6 +101,7 @@ def _shown(access: Access, cluster_id: str, row: dict[str, Any]) -> dict[str, An
     row = dict(row)
     row.setdefault("uuid", log_uuid(cluster_id, row["id"]))
     row["etag"] = format(row["id"], "x")
+    row["properties"] = audit.expand(row)
     caller = access.caller
     if (not caller.is_admin and uuids.infix_of(row["object_uuid"]) == uuids.USER
             and row["object_uuid"] != caller.uuid):

@@ -12,6 +12,14 @@ so it adds a short queue at commit and no deadlock. The same transaction then se
 
 **Secrets**: ``password_hash`` and ``token_digest`` never reach the log (the API token itself
 is never stored); nor does a link's internal integer ``id``.
+
+**Compact attributes.** Of ``new_attributes``, the common attributes whose values the entry
+already holds are not stored: ``uuid`` (= ``object_uuid``), ``owner_uuid`` (=
+``object_owner_uuid``), ``created_at`` and ``modified_at`` when equal to ``event_at``, and
+``modified_by_user_uuid`` when equal to the entry's ``owner_uuid`` (who made the change); of
+``old_attributes``, ``uuid``. :func:`expand` puts them back on reading (every stored kind has
+all five), so readers see whole records while a created link's entry stores only what is its
+own (about half the bytes, and half the time of a bulk import's log).
 """
 
 from __future__ import annotations
@@ -46,23 +54,27 @@ _PG_INSERT = (f"INSERT INTO {tables.logs.name} ({', '.join(_LOG_COLUMNS)}) "
 
 #: SQLite: log a set of links from the JSON array their insert read (``storage.bulk``), with
 #: the attributes built by SQLite itself (no Python per row).
+#: (The links share ``created_at`` = ``modified_at`` = the entries' ``event_at``; ``:author``
+#: is their author when it is not the actor.)
 _SQLITE_BULK = (
     f"INSERT INTO {tables.logs.name} ({', '.join(_LOG_COLUMNS)}) SELECT value ->> 0, "
-    "value ->> 1, 'create', ?2, ?3, ?4, json_object('old_attributes', NULL, 'new_attributes', "
-    "json_object('uuid', value ->> 0, 'owner_uuid', value ->> 1, 'created_at', ?2, "
-    "'modified_at', ?2, 'modified_by_user_uuid', ?3, 'etag', value ->> 2, 'link_class', "
-    "value ->> 3, 'name', value ->> 4, 'tail_uuid', value ->> 5, 'head_uuid', value ->> 6, "
-    "'properties', value -> 7)"
-    + "{reason}) FROM json_each(?1)"
+    "value ->> 1, 'create', :at, :actor, :request_id, json_object('old_attributes', NULL, "
+    "'new_attributes', json_object({author}'etag', value ->> 2, 'link_class', value ->> 3, "
+    "'name', value ->> 4, 'tail_uuid', value ->> 5, 'head_uuid', value ->> 6, "
+    "'properties', value -> 7){reason}) FROM json_each(:rows)"
 )
 
 _PG_BULK = (
     f"INSERT INTO {tables.logs.name} ({', '.join(_LOG_COLUMNS)}) "
     "SELECT l.uuid, l.owner_uuid, 'create', l.created_at, :actor, :request_id, "
-    "jsonb_build_object('old_attributes', NULL, 'new_attributes', to_jsonb(l) - 'id'{reason}) "
+    "jsonb_build_object('old_attributes', NULL, 'new_attributes', to_jsonb(l) - 'id' - 'uuid' "
+    "- 'owner_uuid' - 'created_at' - 'modified_at'{author}{reason}) "
     f"FROM {tables.links.name} l JOIN unnest(CAST(:uuids AS text[])) AS w(u) ON l.uuid = w.u "
     "ORDER BY w.u"
 )
+
+#: The common attributes :func:`compact` may leave out, and where :func:`expand` finds them.
+_IMPLIED = ("uuid", "owner_uuid", "created_at", "modified_at", "modified_by_user_uuid")
 
 
 def attributes(row: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -70,6 +82,38 @@ def attributes(row: dict[str, Any] | None) -> dict[str, Any] | None:
     if row is None:
         return None
     return {k: v for k, v in row.items() if k not in HIDDEN}
+
+
+def compact(new: dict[str, Any] | None, old: dict[str, Any] | None, object_uuid: str,
+            owner: str | None, event_at: int, actor: str | None
+            ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """``new_attributes`` and ``old_attributes`` without what the entry itself says."""
+    if new is not None:
+        implied = (object_uuid, owner, event_at, event_at, actor)
+        new = {k: v for k, v in new.items()
+               if not (k in _IMPLIED and v == implied[_IMPLIED.index(k)])}
+    if old is not None:
+        old = {k: v for k, v in old.items() if k != "uuid"}
+    return new, old
+
+
+def expand(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored entry's ``properties`` with the attributes :func:`compact` left out put back
+    (``row`` holds the entry's columns)."""
+    properties = row.get("properties")
+    if not isinstance(properties, dict):
+        return {}
+    properties = dict(properties)
+    new = properties.get("new_attributes")
+    if isinstance(new, dict):
+        implied = (row["object_uuid"], row["object_owner_uuid"], row["event_at"],
+                   row["event_at"], row["owner_uuid"])
+        properties["new_attributes"] = {
+            **{k: v for k, v in zip(_IMPLIED, implied, strict=True) if k not in new}, **new}
+    old = properties.get("old_attributes")
+    if isinstance(old, dict) and "uuid" not in old:
+        properties["old_attributes"] = {"uuid": row["object_uuid"], **old}
+    return properties
 
 
 def event_type(change: Change) -> str:
@@ -105,13 +149,16 @@ def flush(conn: Connection, actor: str | None, request_id: str | None,
             written += _flush_bulk(conn, item, actor, request_id, reason)
             continue
         shown = item.after if item.after is not None else item.before
-        properties: dict[str, Any] = {"old_attributes": attributes(item.before),
-                                      "new_attributes": attributes(item.after)}
+        owner = (shown or {}).get("owner_uuid")
+        # An insert or update happened when the row says it was modified.
+        at = (item.after or {}).get("modified_at") or now
+        new, old = compact(attributes(item.after), attributes(item.before), item.uuid, owner,
+                           at, actor)
+        properties: dict[str, Any] = {"old_attributes": old, "new_attributes": new}
         if reason is not None:
             properties["reason"] = reason
-        rows.append((item.uuid, (shown or {}).get("owner_uuid"), event_type(item), now, actor,
-                     request_id, orjson.dumps(properties, default=str,
-                                                     option=orjson.OPT_NON_STR_KEYS).decode()))
+        text = orjson.dumps(properties, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        rows.append((item.uuid, owner, event_type(item), at, actor, request_id, text))
         written += 1
     write_rows()
     if pg and written:
@@ -126,14 +173,16 @@ def _flush_bulk(conn: Connection, item: BulkLinks, actor: str | None, request_id
         return 0
     if conn.dialect.name == "sqlite":
         links.encode_for("sqlite")
-        extra = ", 'reason', json(?5)" if reason is not None else ""
-        params: tuple[Any, ...] = (links._sqlite_param, links.created_at, actor, request_id)
-        if reason is not None:
-            params += (orjson.dumps(reason).decode(),)
-        conn.exec_driver_sql(_SQLITE_BULK.format(reason=extra), params)
+        author = "" if links.author == actor else "'modified_by_user_uuid', :author, "
+        extra = ", 'reason', json(:reason)" if reason is not None else ""
+        params = {"rows": links._sqlite_param, "at": links.created_at, "actor": actor,
+                  "request_id": request_id, "author": links.author,
+                  "reason": orjson.dumps(reason).decode()}
+        conn.exec_driver_sql(_SQLITE_BULK.format(author=author, reason=extra), params)
         return len(links.rows)
+    author = " - 'modified_by_user_uuid'" if links.author == actor else ""
     extra = ", 'reason', CAST(:reason AS jsonb)" if reason is not None else ""
-    statement = sa.text(_PG_BULK.format(reason=extra)).bindparams(
+    statement = sa.text(_PG_BULK.format(author=author, reason=extra)).bindparams(
         sa.bindparam("uuids", type_=ARRAY(sa.Text)))
     values: dict[str, Any] = {"actor": actor, "request_id": request_id,
                               "uuids": [row[0] for row in links.rows]}

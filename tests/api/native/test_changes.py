@@ -197,3 +197,20 @@ def test_linkbase_watch_prints_changes_as_they_happen(server: ServerHandle,
     result = subprocess.run(cli_command("logs", "prune", "--before", "2000-01-01"),
                             env=server.cli_env(alice), capture_output=True, text=True)
     assert result.returncode != 0 and "Only admins may prune the log" in result.stderr, result
+
+
+def test_the_api_description_lists_the_new_routes(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    feed = spec["paths"]["/linkbase/v1/changes"]["get"]
+    assert {p["name"] for p in feed["parameters"]} == {"after", "filters", "limit"}
+    assert feed["tags"] == ["Linkbase: changes"]
+    stream = spec["paths"]["/linkbase/v1/changes/stream"]["get"]
+    assert "text/event-stream" in stream["responses"]["200"]["content"]
+    assert {p["name"] for p in spec["paths"]["/linkbase/v1/logs/prune"]["post"]["parameters"]
+            } == {"before"}
+    reasons = spec["paths"]["/v2/Repositories/{repositoryId}/AuditReasons"]["get"]
+    assert reasons["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/AuditReasonCollectionResponse"}
+    delete = spec["paths"]["/v2/Repositories/{repositoryId}/Entries/{entryId}"]["delete"]
+    assert delete["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/DeleteEntryWithAuditReason"}
