@@ -39,6 +39,8 @@ class EventBus:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        #: Set while anyone is subscribed: with nobody to wake, the thread does not poll.
+        self._wanted = threading.Event()
 
     def subscribe(self) -> asyncio.Event:
         """A new subscriber's wake-up event (set at once, so it looks for entries first)."""
@@ -46,6 +48,7 @@ class EventBus:
         wake.set()
         with self._lock:
             self._subscribers[wake] = asyncio.get_running_loop()
+            self._wanted.set()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="linkbase-event-bus",
                                                 daemon=True)
@@ -56,15 +59,22 @@ class EventBus:
         """Forget a subscriber."""
         with self._lock:
             self._subscribers.pop(wake, None)
+            if not self._subscribers:
+                self._wanted.clear()
 
     def stop(self) -> None:
         """Stop the thread (app shutdown)."""
         self._stopping.set()
+        self._wanted.set()
 
     def _run(self) -> None:
         waiter = LogWaiter(self.services.db.engine)
         try:
             while not self._stopping.is_set():
+                if not self._wanted.is_set():
+                    waiter.close()  # no listening connection held while idle
+                    self._wanted.wait()
+                    continue
                 waiter.wait()
                 try:
                     newest = logs.latest_id(self.services)
