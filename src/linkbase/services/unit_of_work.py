@@ -105,9 +105,10 @@ class UnitOfWork:
                 with transaction as conn:
                     result = fn(Access(conn, caller, self.wk), *args, **kwargs)
                     if writing:
-                        # The audit log, in this transaction (storage.audit).
-                        audit.flush(conn, caller.uuid, REQUEST_ID.get(), AUDIT_REASON.get())
                         checkpoints.reach("uow.before_commit")
+                        # The audit log, in this transaction, as part of committing it: its
+                        # ordering lock (storage.audit) is held only from here to the commit.
+                        audit.flush(conn, caller.uuid, REQUEST_ID.get(), AUDIT_REASON.get())
                     return result
             except Exception as error:  # classified below; anything unknown is re-raised
                 failure = classify(error)
