@@ -180,15 +180,18 @@ def test_sdk_resumes_after_a_server_restart_without_loss_or_duplicates(
         create("while-down-2")
         with running_server(cluster.database_url, root_token=ROOT_TOKEN, tls=cluster.tls,
                             port=port):
-            create("after")
-            seen = [first]
-            while len(seen) < 4:
-                seen.append(inbox.event(timeout=30)[1])
-            assert [e["object_uuid"] for e in seen] == created
-            ids = [e["id"] for e in seen]
-            assert ids == sorted(set(ids))
-            time.sleep(0.5)
-            assert all("id" not in m for _, m in list(inbox.messages.queue)), "duplicates"
+            try:
+                create("after")
+                seen = [first]
+                while len(seen) < 4:
+                    seen.append(inbox.event(timeout=30)[1])
+                assert [e["object_uuid"] for e in seen] == created
+                ids = [e["id"] for e in seen]
+                assert ids == sorted(set(ids))
+                time.sleep(0.5)
+                assert all("id" not in m for _, m in list(inbox.messages.queue)), "duplicates"
+            finally:
+                client.close()  # before the server stops: no reconnection attempts after
     finally:
         client.close()
 
