@@ -19,7 +19,7 @@ def prepare_database(settings: Settings) -> Database:
     A database that cannot be opened (unsupported URL, server down, wrong credentials, missing
     directory) is a :class:`ConfigurationError` with a one-line reason, not a driver traceback.
     """
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, pool_size=settings.request_threads)
     try:
         upgrade(db.engine)
         with db.write() as conn:

@@ -17,6 +17,10 @@ class Settings(BaseSettings):
     base_url: str | None = None
     #: Largest request body accepted, in bytes.
     max_request_bytes: int = 8 * 1024 * 1024
+    #: Worker threads per process that run requests' database work, and pooled database
+    #: connections (one each). More threads than cores mostly trade the GIL back and forth:
+    #: bench/http.py measured half the throughput at 40 as at 8 on SQLite.
+    request_threads: int = Field(default=8, ge=1, le=1024)
     #: One JSON log line per request on stderr.
     log_requests: bool = False
     #: Largest number of links in one Laserfiche PUT.

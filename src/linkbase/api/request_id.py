@@ -27,7 +27,12 @@ _STATE_KEY = "request_id"
 
 def new_request_id() -> str:
     """A fresh id: ``req-`` and 20 random ``[0-9a-z]``."""
-    return "req-" + "".join(secrets.choice(_ALNUM) for _ in range(20))
+    number = int.from_bytes(secrets.token_bytes(16), "big")
+    digits = []
+    for _ in range(20):
+        number, digit = divmod(number, 36)
+        digits.append(_ALNUM[digit])
+    return "req-" + "".join(digits)
 
 
 def choose_request_id(given: str | None) -> str:

@@ -130,26 +130,33 @@ def get_repository(conn: Connection, repository_id: str) -> dict[str, Any]:
 # -- batch resolution ----------------------------------------------------------------------
 
 
-def _object_rows(conn: Connection, object_uuids: Iterable[str]) -> dict[str, dict[str, Any]]:
+def _object_rows(conn: Connection, object_uuids: Iterable[str], *,
+                 path_only: bool = False) -> dict[str, dict[str, Any]]:
     """Rows of the projects, collections and shortcut links named, keyed by uuid, with a
-    ``_kind`` marker."""
+    ``_kind`` marker. ``path_only``: just ``uuid``, ``name`` and ``owner_uuid`` (what a path
+    needs; a collection's full row carries its manifest)."""
     wanted = sorted(set(object_uuids))
     found: dict[str, dict[str, Any]] = {}
+
+    def columns(table: sa.Table) -> list[Any]:
+        return [table.c.uuid, table.c.name, table.c.owner_uuid] if path_only else [table]
+
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         groups = [u for u in chunk if uuids.infix_of(u) == uuids.GROUP]
         colls = [u for u in chunk if uuids.infix_of(u) == uuids.COLLECTION]
         shortcuts = [u for u in chunk if uuids.infix_of(u) == uuids.LINK]
         if shortcuts:
-            for row in conn.execute(sa.select(_links).where(_links.c.uuid.in_(shortcuts),
-                                                            _links.c.link_class == SHORTCUT)):
+            for row in conn.execute(sa.select(*columns(_links)).where(
+                    _links.c.uuid.in_(shortcuts), _links.c.link_class == SHORTCUT)):
                 found[row.uuid] = {**row._mapping, "_kind": "Shortcut"}
         if groups:
-            for row in conn.execute(sa.select(_groups).where(_groups.c.uuid.in_(groups))):
+            for row in conn.execute(sa.select(*columns(_groups))
+                                    .where(_groups.c.uuid.in_(groups))):
                 found[row.uuid] = {**row._mapping, "_kind": "Folder"}
         if colls:
             for row in conn.execute(
-                sa.select(_collections).where(_collections.c.uuid.in_(colls))
+                sa.select(*columns(_collections)).where(_collections.c.uuid.in_(colls))
             ):
                 found[row.uuid] = {**row._mapping, "_kind": "Document"}
     return found
@@ -189,13 +196,13 @@ HIDDEN_SEGMENT = "<{}>"
 _HIDDEN_SEGMENT = re.compile(r"<([0-9]+)>")
 
 
-def full_paths(access: Access, repository: dict[str, Any],
-               object_uuids: Iterable[str]) -> dict[str, str]:
+def full_paths(access: Access, repository: dict[str, Any], object_uuids: Iterable[str], *,
+               known_readable: Iterable[str] = ()) -> dict[str, str]:
     """``fullPath`` of each object, computed from the project tree (one query per depth level).
 
     Paths are never stored, so renames and moves made through any face are reflected at once.
     A folder on the way that the caller cannot read shows as :data:`HIDDEN_SEGMENT`, never by
-    its name.
+    its name. ``known_readable``: objects the caller's query already checked (not checked again).
     """
     conn = access.conn
     root = repository["root_uuid"]
@@ -203,14 +210,15 @@ def full_paths(access: Access, repository: dict[str, Any],
     rows: dict[str, dict[str, Any]] = {}
     frontier = {u for u in object_uuids if u != root}
     while frontier:
-        fetched = _object_rows(conn, frontier)
+        fetched = _object_rows(conn, frontier, path_only=True)
         rows.update(fetched)
         frontier = {
             r["owner_uuid"] for r in fetched.values()
             if r["owner_uuid"] and r["owner_uuid"] != root and r["owner_uuid"] not in rows
             and uuids.infix_of(r["owner_uuid"]) == uuids.GROUP
         }
-    hidden = set(rows) - readable(access, rows)
+    checked = set(known_readable)
+    hidden = set(rows) - checked - readable(access, set(rows) - checked)
     hidden_ids = _entry_ids(conn, repository["id"], hidden) if hidden else {}
     cache: dict[str, str] = {root: "\\"}
 

@@ -22,7 +22,6 @@ from sqlalchemy.engine import Connection
 from linkbase import checkpoints
 from linkbase.domain import uuids
 from linkbase.domain.errors import InvalidArgumentError, NotFoundError, PayloadTooLargeError
-from linkbase.domain.levels import Level
 from linkbase.services import entries as entry_service
 from linkbase.services import link_sets
 from linkbase.services import links as link_service
@@ -94,11 +93,11 @@ def _visible_links_query(access: Access, entry: entry_service.Entry) -> sa.Selec
     is_in = sa.literal(0).label("is_source")
     outgoing = sa.select(
         _links.c.id, _links.c.uuid, _links.c.name, _links.c.tail_uuid, _links.c.head_uuid,
-        _links.c.head_uuid.label("other_uuid"), is_out,
+        _links.c.head_uuid.label("other_uuid"), is_out, _links.c.properties,
     ).where(_links.c.tail_uuid == u, _links.c.link_class == RELATION)
     incoming = sa.select(
         _links.c.id, _links.c.uuid, _links.c.name, _links.c.tail_uuid, _links.c.head_uuid,
-        _links.c.tail_uuid.label("other_uuid"), is_in,
+        _links.c.tail_uuid.label("other_uuid"), is_in, _links.c.properties,
     ).where(_links.c.head_uuid == u, _links.c.link_class == RELATION, _links.c.tail_uuid != u)
     both = sa.union_all(outgoing, incoming).subquery("rel")
     other = _entries.alias("other_entry")
@@ -112,6 +111,7 @@ def _visible_links_query(access: Access, entry: entry_service.Entry) -> sa.Selec
             both.c.id, both.c.uuid, both.c.tail_uuid, both.c.head_uuid, both.c.other_uuid,
             _defs.c.id.label("definition_id"), _defs.c.description, _defs.c.source_label,
             _defs.c.target_label, source_id.label("source_id"), target_id.label("target_id"),
+            both.c.properties,
         )
         .select_from(
             both.join(_defs, _defs.c.description == both.c.name)
@@ -120,8 +120,8 @@ def _visible_links_query(access: Access, entry: entry_service.Entry) -> sa.Selec
         )
     )
     if not access.caller.is_admin:
-        has = access.has_targets(Level.READ)
-        owned = access.owner_targets(Level.READ)
+        sets = access.visibility_sets(as_ctes=True)
+        has, owned = sets.has_read, sets.owned_read
         shortcut = _links.alias("other_shortcut")
         target_coll = _collections.alias("shortcut_target_coll")
         query = (
@@ -145,31 +145,27 @@ def _resolve(access: Access, entry: entry_service.Entry,
         return []
     conn = access.conn
     repository = entry_service.get_repository(conn, entry.repository_id)
-    paths = entry_service.full_paths(access, repository, {r.other_uuid for r in rows})
+    others = {r.other_uuid for r in rows}
+    # The page's query returned only links whose other end the caller may read.
+    paths = entry_service.full_paths(access, repository, others, known_readable=others)
     paths[entry.uuid] = entry.full_path
-    props = _properties_of(conn, [r.id for r in rows])
     return [
         EntryLink(
             id=int(r.id), uuid=r.uuid, definition_id=int(r.definition_id),
             description=r.description, source_label=r.source_label,
             target_label=r.target_label, source_id=int(r.source_id),
             source_path=paths[r.tail_uuid], target_id=int(r.target_id),
-            target_path=paths[r.head_uuid], properties=props.get(int(r.id), {}),
+            target_path=paths[r.head_uuid], properties=_custom_properties(r.properties),
         )
         for r in rows
     ]
 
 
-def _properties_of(conn: Connection, ids: list[int]) -> dict[int, dict[str, str]]:
-    result: dict[int, dict[str, str]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for row in conn.execute(sa.select(_links.c.id, _links.c.properties)
-                                .where(_links.c.id.in_(chunk))):
-            raw = row.properties or {}
-            result[int(row.id)] = {str(k): v if isinstance(v, str) else str(v)
-                                   for k, v in raw.items()} if isinstance(raw, dict) else {}
-    return result
+def _custom_properties(raw: Any) -> dict[str, str]:
+    """A link's ``properties`` as Laserfiche custom properties (string values)."""
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k): v if isinstance(v, str) else str(v) for k, v in raw.items()}
 
 
 def _sort_key(link: EntryLink, key: str) -> Any:

@@ -47,7 +47,7 @@ def list_records(access: Access, resource: Resource, query: ListQuery,
     """Evaluate ``query`` over the rows of ``resource`` the caller may read."""
     table = TABLE_BY_RESOURCE[resource.name]
     conditions: list[ColumnElement[bool]] = []
-    visible = access.readable_clause(resource, table)
+    visible = access.readable_clause(resource, table, access.visibility_sets(as_ctes=True))
     if visible is not None:
         conditions.append(visible)
     if extra is not None:

@@ -194,6 +194,7 @@ def exchange_password(services: Services, repository_id: str, grant_type: str | 
         return user, presented, expiry
 
     user, presented, presented_expiry = services.uow.read_as_server(look_up)
+    services.uow.end_snapshot()
     assert password is not None
     checkpoints.reach("tokens.checking_password")
     scopes: list[str] = ["all"]
@@ -271,18 +272,32 @@ def authenticate(conn: Connection, wk: WellKnown, presented: str,
         if user is None:
             return None
         return _caller(user, wk.system_root_token, secret, ("all",))
-    row = conn.execute(sa.select(_tokens).where(_tokens.c.token_digest == digest(secret))).first()
+    row = conn.execute(_TOKEN_AND_USER, {"digest": digest(secret)}).first()
     if row is None:
         return None
-    token = dict(row._mapping)
-    if token_uuid is not None and token_uuid != token["uuid"]:
+    found = row._mapping
+    if token_uuid is not None and token_uuid != found["token_uuid"]:
         return None
-    if token["expires_at"] is not None and token["expires_at"] <= now_micros():
+    if found["token_expires_at"] is not None and found["token_expires_at"] <= now_micros():
         return None
-    user = fetch_record(conn, tables.users, token["owner_uuid"])
-    if user is None:
-        return None
-    return _caller(user, token["uuid"], secret, tuple(token["scopes"] or []))
+    user = {column.name: found[column.name] for column in tables.users.c}
+    return _caller(user, found["token_uuid"], secret, tuple(found["token_scopes"] or []))
+
+
+#: Token resolution is on every request's path: one indexed lookup that joins the token to its
+#: user, built once so each request only binds the digest (no statement construction, and the
+#: compiled form comes from SQLAlchemy's cache). Nothing is cached across requests, so a revoked
+#: or expired token is refused by the very next request, in every process.
+_TOKEN_AND_USER = (
+    sa.select(
+        _tokens.c.uuid.label("token_uuid"),
+        _tokens.c.expires_at.label("token_expires_at"),
+        _tokens.c.scopes.label("token_scopes"),
+        *tables.users.c,
+    )
+    .join(tables.users, tables.users.c.uuid == _tokens.c.owner_uuid)
+    .where(_tokens.c.token_digest == sa.bindparam("digest"))
+)
 
 
 def _caller(user: dict[str, Any], token_uuid: str, secret: str,

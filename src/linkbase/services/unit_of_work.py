@@ -20,6 +20,13 @@ existing grant returned, a 422 name conflict); if the violation persists it beco
 log (``storage.audit``) with the caller, the request id and any reason given
 (``linkbase.request_context``): the log holds a change if and only if it was committed.
 
+**One snapshot per request.** A face may open :meth:`UnitOfWork.request_snapshot` around a
+request: the reads of that request (its authentication included) then share one read
+transaction, opened at the first read, instead of each opening and committing its own (on
+PostgreSQL each costs three round trips). A write ends the snapshot first, so the write runs as
+always and reads after it see what it wrote; a read that fails ends it too, and runs again
+alone.
+
 **Ordering.** Correctness under concurrency comes from the locks the services take through
 ``storage.locks`` inside these transactions (the permission-graph lock, row locks); a lock in
 this process would not order two server processes.
@@ -30,8 +37,10 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
-from typing import Concatenate, ParamSpec, TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from prometheus_client import Counter
 
@@ -44,6 +53,9 @@ from linkbase.services.permissions import Access
 from linkbase.storage import audit
 from linkbase.storage.database import Database
 from linkbase.storage.errors import Failure, classify
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +74,38 @@ MAX_CONFLICT_ATTEMPTS = 3
 #: First backoff ceiling in seconds; doubles per attempt up to :data:`MAX_BACKOFF`.
 BASE_BACKOFF = 0.005
 MAX_BACKOFF = 0.5
+
+
+class _Snapshot:
+    """The read transaction a request's reads share, opened at the first of them."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._open: ExitStack | None = None
+        self._conn: Connection | None = None
+
+    def connection(self) -> Connection:
+        if self._conn is None:
+            stack = ExitStack()
+            self._conn = stack.enter_context(self.db.read())
+            self._open = stack
+        return self._conn
+
+    def end(self, failed: BaseException | None = None) -> None:
+        """Commit (or, after a failure, roll back) the transaction, if one is open."""
+        stack, self._open, self._conn = self._open, None, None
+        if stack is None:
+            return
+        if failed is None:
+            stack.close()
+        else:
+            try:
+                stack.__exit__(type(failed), failed, failed.__traceback__)
+            except Exception:  # the rollback of a broken connection; the pool discards it
+                log.debug("ending a failed request snapshot", exc_info=True)
+
+
+_SNAPSHOT: ContextVar[_Snapshot | None] = ContextVar("linkbase_request_snapshot", default=None)
 
 
 class UnitOfWork:
@@ -94,8 +138,38 @@ class UnitOfWork:
         commands."""
         return self._run(True, system_caller(self.wk), fn, *args, **kwargs)
 
+    @contextmanager
+    def request_snapshot(self) -> Iterator[None]:
+        """Let the reads of the code inside share one read transaction (module docstring)."""
+        snapshot = _Snapshot(self.db)
+        token = _SNAPSHOT.set(snapshot)
+        try:
+            yield
+        finally:
+            _SNAPSHOT.reset(token)
+            snapshot.end()
+
+    def end_snapshot(self) -> None:
+        """End the request's shared read transaction now, before slow work that needs no
+        database (a password hash): it would otherwise hold a connection and a snapshot."""
+        snapshot = _SNAPSHOT.get()
+        if snapshot is not None:
+            snapshot.end()
+
     def _run(self, writing: bool, caller: Caller, fn: Callable[Concatenate[Access, P], T],
              *args: P.args, **kwargs: P.kwargs) -> T:
+        snapshot = _SNAPSHOT.get()
+        if snapshot is not None:
+            if writing:
+                snapshot.end()
+            else:
+                try:
+                    return fn(Access(snapshot.connection(), caller, self.wk), *args, **kwargs)
+                except Exception as error:
+                    snapshot.end(failed=error)
+                    if classify(error) is Failure.OTHER:
+                        raise
+                    # A storage failure: run it again below, alone, retried and translated.
         attempt = 0
         conflicts = 0
         while True:

@@ -45,10 +45,10 @@ def check_url(url: str) -> str:
     return normalised
 
 
-#: Connections kept open per process: as many as the threads that run requests (anyio's
-#: default thread limiter, 40), so a busy server never opens a connection, runs its setup and
-#: closes it again per request.
-POOL_SIZE = 40
+#: Connections kept open per process when the caller does not say: a server passes its
+#: request-thread count (``Settings.request_threads``), so a busy server never opens a
+#: connection, runs its setup and closes it again per request.
+POOL_SIZE = 8
 
 
 def create_engine(url: str, **kwargs: Any) -> Engine:

@@ -121,15 +121,21 @@ async def _handle(request: Request, impl: Impl, *, auth: bool = True) -> Respons
         limit = services.settings.max_request_bytes
         body = await read_body(request, limit, lambda: PayloadTooLargeError(
             f"The request body is larger than {limit} bytes"))
-        caller = None
-        if auth:
-            token = bearer_from_header(request.headers.get("authorization"))
-            caller = await run_in_threadpool(resolve_caller, services, token)
-            if caller is None:
-                raise UnauthenticatedError("Access token is missing, invalid or expired")
-        ctx = Ctx(request, services, caller, body, _root_of(request, services),
-                  _prefix_of(request.url.path))
-        return await run_in_threadpool(impl, ctx)
+        token = bearer_from_header(request.headers.get("authorization")) if auth else None
+        root, prefix = _root_of(request, services), _prefix_of(request.url.path)
+
+        def authenticated_call() -> Response:
+            # One worker-thread hop for authentication and the handler (each hop is a queue
+            # handoff and a thread wake-up).
+            with services.uow.request_snapshot():
+                caller = None
+                if auth:
+                    caller = resolve_caller(services, token)
+                    if caller is None:
+                        raise UnauthenticatedError("Access token is missing, invalid or expired")
+                return impl(Ctx(request, services, caller, body, root, prefix))
+
+        return await run_in_threadpool(authenticated_call)
     except LinkbaseError as exc:
         return problem_for(exc, instance=instance)
     except Exception:  # the client needs JSON even for server bugs
