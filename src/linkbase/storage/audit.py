@@ -51,6 +51,17 @@ _SQLITE_INSERT = (f"INSERT INTO {tables.logs.name} ({', '.join(_LOG_COLUMNS)}) "
                   "VALUES (?, ?, ?, ?, ?, ?, ?)")
 _PG_INSERT = (f"INSERT INTO {tables.logs.name} ({', '.join(_LOG_COLUMNS)}) "
               "VALUES (%s, %s, %s, %s, %s, %s, CAST(%s AS jsonb))")
+#: PostgreSQL, one statement: the ordering lock (taken before any id is drawn: the rows come
+#: from a join with it), the entries from a JSON array of rows in order, and the notification
+#: (sent at commit).
+_PG_LOCKED_INSERT = (
+    f"WITH locked AS (SELECT pg_advisory_xact_lock({LOG_LOCK_KEY})), "
+    f"inserted AS (INSERT INTO {tables.logs.name} ({', '.join(_LOG_COLUMNS)}) "
+    "SELECT e.v ->> 0, e.v ->> 1, e.v ->> 2, CAST(e.v ->> 3 AS bigint), e.v ->> 4, e.v ->> 5, "
+    "CAST(e.v ->> 6 AS jsonb) FROM locked, jsonb_array_elements(CAST(%s AS jsonb)) "
+    "WITH ORDINALITY AS e(v, n) ORDER BY e.n RETURNING 1) "
+    f"SELECT pg_notify('{CHANNEL}', '') FROM (SELECT 1 FROM inserted LIMIT 1) AS any_row"
+)
 
 #: SQLite: log a set of links from the JSON array their insert read (``storage.bulk``), with
 #: the attributes built by SQLite itself (no Python per row).
@@ -132,38 +143,49 @@ def flush(conn: Connection, actor: str | None, request_id: str | None,
         return 0
     state.audit = []
     pg = conn.dialect.name == "postgresql"
+    if pg and not any(isinstance(item, BulkLinks) for item in pending):
+        # The common case (a request's own changes): lock, insert and notify in one round trip.
+        rows = [_row(item, actor, request_id, reason) for item in pending
+                if isinstance(item, Change)]
+        conn.exec_driver_sql(_PG_LOCKED_INSERT, (orjson.dumps(rows).decode(),))
+        return len(rows)
     if pg:
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOG_LOCK_KEY})")
     written = 0
-    now = now_micros()
-    rows: list[tuple[Any, ...]] = []
+    batch: list[tuple[Any, ...]] = []
 
     def write_rows() -> None:
-        if rows:
-            conn.exec_driver_sql(_PG_INSERT if pg else _SQLITE_INSERT, rows)
-            rows.clear()
+        if batch:
+            conn.exec_driver_sql(_PG_INSERT if pg else _SQLITE_INSERT, batch)
+            batch.clear()
 
     for item in pending:
         if isinstance(item, BulkLinks):
             write_rows()  # keep the ids in the order of the changes
             written += _flush_bulk(conn, item, actor, request_id, reason)
             continue
-        shown = item.after if item.after is not None else item.before
-        owner = (shown or {}).get("owner_uuid")
-        # An insert or update happened when the row says it was modified.
-        at = (item.after or {}).get("modified_at") or now
-        new, old = compact(attributes(item.after), attributes(item.before), item.uuid, owner,
-                           at, actor)
-        properties: dict[str, Any] = {"old_attributes": old, "new_attributes": new}
-        if reason is not None:
-            properties["reason"] = reason
-        text = orjson.dumps(properties, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
-        rows.append((item.uuid, owner, event_type(item), at, actor, request_id, text))
+        batch.append(_row(item, actor, request_id, reason))
         written += 1
     write_rows()
     if pg and written:
         conn.exec_driver_sql(f"NOTIFY {CHANNEL}")
     return written
+
+
+def _row(item: Change, actor: str | None, request_id: str | None,
+         reason: dict[str, Any] | None) -> tuple[Any, ...]:
+    """One entry's column values (``properties`` as JSON text)."""
+    shown = item.after if item.after is not None else item.before
+    owner = (shown or {}).get("owner_uuid")
+    # An insert or update happened when the row says it was modified.
+    at = (item.after or {}).get("modified_at") or now_micros()
+    new, old = compact(attributes(item.after), attributes(item.before), item.uuid, owner, at,
+                       actor)
+    properties: dict[str, Any] = {"old_attributes": old, "new_attributes": new}
+    if reason is not None:
+        properties["reason"] = reason
+    text = orjson.dumps(properties, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    return (item.uuid, owner, event_type(item), at, actor, request_id, text)
 
 
 def _flush_bulk(conn: Connection, item: BulkLinks, actor: str | None, request_id: str | None,
