@@ -20,7 +20,8 @@ What it does:
    10,000, as ``linkbase import`` does: one ``create`` entry each) and updates ``--space-updates``
    links one by one (an ``update`` entry each, with old and new attributes), then measures the
    log's size: on SQLite, the file size before and after deleting the log and ``VACUUM``; on
-   PostgreSQL, ``pg_total_relation_size('logs')`` (table, TOAST and index). It prints bytes per
+   PostgreSQL, ``pg_total_relation_size('logs')`` (table, TOAST and index) after ``VACUUM
+   FULL``. It prints bytes per
    entry of each kind and the size of a million.
 """
 
@@ -123,8 +124,10 @@ def log_bytes(services: Services, url: str) -> int:
     """The space the log takes now (see the module docstring)."""
     engine = services.db.engine
     if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            conn.exec_driver_sql("ANALYZE logs")
+        # VACUUM FULL first: the space of entries deleted before (by the previous measurement)
+        # would otherwise be counted.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM FULL logs")
             return int(conn.exec_driver_sql(
                 "SELECT pg_total_relation_size('logs')").scalar_one())
     path = Path(url.removeprefix("sqlite:///"))
