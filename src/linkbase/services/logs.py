@@ -75,25 +75,25 @@ def visible_clause(access: Access, src: sa.FromClause) -> ColumnElement[bool] | 
         return None
     me = access.caller.uuid
     sets = access.visibility_sets()
-    arms: list[ColumnElement[bool]] = []
+    readable: list[sa.Select[Any]] = []
     gone: list[ColumnElement[bool]] = []
     kind = sa.func.substr(src.c.object_uuid, 7, 5)
     through_owner = sa.or_(src.c.object_owner_uuid == me,
                            src.c.object_owner_uuid.in_(sets.owned_read))
     for infix, resource in RESOURCE_BY_INFIX.items():
         table = TABLE_BY_RESOURCE[resource.name]
-        readable = access.readable_clause(resource, table, sets)
+        clause = access.readable_clause(resource, table, sets)
         existing = sa.select(table.c.uuid)
-        if readable is not None:
-            existing = existing.where(readable)
-        arms.append(src.c.object_uuid.in_(existing))
+        readable.append(existing if clause is None else existing.where(clause))
         deleted = sa.and_(
             kind == infix,
             ~sa.exists(sa.select(table.c.uuid).where(table.c.uuid == src.c.object_uuid)),
         )
         owner_rule = (src.c.object_owner_uuid == me) if infix == uuids.TOKEN else through_owner
         gone.append(sa.and_(deleted, owner_rule))
-    return sa.or_(*arms, *gone)
+    # One IN over a union (an OR of IN-subqueries can make PostgreSQL test every row against
+    # each materialized set).
+    return sa.or_(src.c.object_uuid.in_(sa.union_all(*readable)), *gone)
 
 
 def _shown(access: Access, cluster_id: str, row: dict[str, Any]) -> dict[str, Any]:
