@@ -257,7 +257,7 @@ def _fair_sql() -> str:
     return f"""
 WITH RECURSIVE
 mine(node, level, flag) AS (
-    SELECT :u, 3, 1
+    SELECT CAST(:u AS VARCHAR(255)), 3, 1
   UNION
     SELECT e.head_uuid, {step}, {flag}
     FROM mine w JOIN permission_edges e ON e.tail_uuid = w.node
@@ -266,7 +266,7 @@ mine(node, level, flag) AS (
            OR e.head_uuid IN (:x, :o))
 ),
 users(principal, level) AS (
-    SELECT :u, 3
+    SELECT CAST(:u AS VARCHAR(255)), 3
   UNION ALL
     SELECT node, MAX(level) FROM mine WHERE node <> :u AND {user.format('node')}
     GROUP BY node HAVING MAX(flag) = 1

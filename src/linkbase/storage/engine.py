@@ -75,6 +75,7 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
         register_sqlite_functions(engine)
     else:
         engine = sa.create_engine(url, **kwargs)
+        _install_postgresql_settings(engine)
     _track_transactions(engine)
     return engine
 
@@ -123,6 +124,26 @@ def _install_sqlite_pragmas(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN")
         else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _install_postgresql_settings(engine: Engine) -> None:
+    """JIT compilation off for every session.
+
+    The permission sets make PostgreSQL's row estimates pessimistic (millions where there are
+    thousands), so nearly every permission-filtered statement crosses ``jit_above_cost`` and
+    is compiled to machine code first: at 1M links a list that runs in 0.5 s spent 3.4 s
+    compiling (``EXPLAIN ANALYZE``, bench/permissions.py). No statement here runs long enough
+    for JIT to pay back.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET jit = off")
+        cursor.close()
+        dbapi_connection.autocommit = autocommit
 
 
 def plan_without_jit(conn: Connection) -> None:
