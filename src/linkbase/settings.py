@@ -33,3 +33,20 @@ class Settings(BaseSettings):
     max_import_bytes: int = 64 * 1024 * 1024
     #: Laserfiche audit reasons for deleting entries (JSON list of names; none by default).
     audit_reasons: list[str] = Field(default_factory=list)
+    #: Connection limits of ``linkbase serve`` (``api/connection_limits.py``): a client must send
+    #: its request line and headers within ``header_timeout_seconds`` and its body within
+    #: ``body_timeout_seconds``, in headers of at most ``max_header_bytes``; an idle kept-alive
+    #: connection is closed after ``keep_alive_seconds``; beyond ``max_connections`` open
+    #: connections, requests are answered 503.
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=60.0, gt=0)
+    max_header_bytes: int = Field(default=64 * 1024, gt=0)
+    keep_alive_seconds: int = Field(default=5, gt=0)
+    max_connections: int = Field(default=1000, gt=0)
+    #: Failed sign-ins (the Laserfiche Token endpoint) allowed per username, and per client
+    #: address, within ``login_window_seconds``; beyond them the endpoint answers 429 for
+    #: ``login_lockout_seconds``. Counted in the database, so across processes and servers.
+    login_max_failures: int = 5
+    login_max_failures_per_address: int = 50
+    login_window_seconds: int = 900
+    login_lockout_seconds: int = 60

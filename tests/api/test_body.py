@@ -1,20 +1,25 @@
 """Request bodies over the limit are refused while they stream in, on every face.
 
 The app is driven at the ASGI level so the test sees how much of the body the server pulled
-before answering: a streamed (chunked) body with no Content-Length must be cut off after at
-most the limit, not buffered whole.
+before answering: a streamed (chunked) body with no Content-Length is refused once the limit is
+passed, not buffered whole; the rest of it is then read and discarded (up to
+``body.DRAIN_BYTES``) so that a client still sending gets the answer rather than a reset
+connection (``test_a_refused_body_is_answered_on_a_real_connection``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import http.client
 from typing import Any
 
 import orjson
 import pytest
 
 from linkbase.api.app import create_app
+from linkbase.api.body import DRAIN_BYTES
 from linkbase.settings import Settings
+from tests.support.uvicorn_thread import serving
 
 ROOT = "body-root-token"
 LIMIT = 64 * 1024
@@ -68,20 +73,23 @@ def app(database_url: str) -> Any:
         ("PUT", "/v2/Repositories/r1/Entries/1/Links", 413, "The request body is larger than"),
     ],
 )
-def test_streamed_body_over_the_limit_is_cut_off(app: Any, method: str, path: str, status: int,
-                                                  message: str) -> None:
+def test_streamed_body_over_the_limit_is_refused_and_drained(
+        app: Any, method: str, path: str, status: int, message: str) -> None:
     code, body, pulled = asyncio.run(_call(app, path, CHUNKS, declared=None, method=method))
     assert code == status
     assert message in body.decode()
-    assert pulled <= LIMIT // CHUNK + 1 < CHUNKS
+    assert pulled == CHUNKS  # read to the end (and discarded), so the sender gets the answer
 
 
 @pytest.mark.parametrize("path", ["/arvados/v1/links", "/linkbase/v1/links/batch"])
-def test_declared_length_over_the_limit_is_refused_unread(app: Any, path: str) -> None:
+def test_declared_length_over_the_limit_is_refused(app: Any, path: str) -> None:
     code, body, pulled = asyncio.run(_call(app, path, CHUNKS, declared=CHUNK * CHUNKS))
     assert code == 422
     assert orjson.loads(body)["errors"][0].startswith("Request body too large")
-    assert pulled == 0
+    assert pulled == CHUNKS  # drained
+    # A body declared larger than the drain allowance is not waited for at all.
+    code, _, pulled = asyncio.run(_call(app, path, CHUNKS, declared=DRAIN_BYTES + 1))
+    assert (code, pulled) == (422, 0)
 
 
 def test_a_body_within_the_limit_is_read_whole(app: Any) -> None:
@@ -89,3 +97,18 @@ def test_a_body_within_the_limit_is_read_whole(app: Any) -> None:
     assert pulled == 2
     assert code == 422  # read whole, then refused for what it is: spaces are not JSON
     assert "Malformed JSON" in orjson.loads(body)["errors"][0]
+
+
+def test_a_refused_body_is_answered_on_a_real_connection(app: Any) -> None:
+    """A client sending a body over the limit reads the answer (no broken pipe or reset), and
+    the connection stays usable."""
+    with serving(app) as (host, port):
+        conn = http.client.HTTPConnection(host, port, timeout=30)
+        for _ in range(2):
+            conn.request("POST", "/arvados/v1/links", body=b" " * (LIMIT * 8),
+                         headers={"Authorization": f"Bearer {ROOT}",
+                                  "Content-Type": "application/json"})
+            resp = conn.getresponse()
+            assert resp.status == 422
+            assert orjson.loads(resp.read())["errors"][0].startswith("Request body too large")
+        conn.close()

@@ -171,14 +171,16 @@ def running_server(
     extra_args: Sequence[str] = (),
     tls: tuple[str, str] | None = None,
     port: int | None = None,
+    args: tuple[str, ...] = (),
 ) -> Iterator[ServerHandle]:
     """Start ``linkbase serve`` on a free loopback port; yield once it answers; stop it after.
 
     ``root_token`` becomes ``LINKBASE_SYSTEM_ROOT_TOKEN`` (a random one when omitted); ``env``
-    adds or overrides variables (e.g. ``LINKBASE_CLUSTER_ID``); ``extra_args`` are added to the
-    command line (``--workers 2``); ``tls`` (certificate, key) serves HTTPS; ``port`` asks for
-    that port (to restart a server where clients expect it). Inherited ``LINKBASE_*`` and
-    ``ARVADOS_*`` variables are dropped first so the developer's shell cannot change the server.
+    adds or overrides variables (e.g. ``LINKBASE_CLUSTER_ID``); ``args`` and ``extra_args`` are
+    more ``serve`` options (``--workers 2``); ``tls`` (certificate, key) serves HTTPS; ``port``
+    asks for that port (to restart a server where clients expect it). Inherited ``LINKBASE_*``
+    and ``ARVADOS_*`` variables are dropped first so the developer's shell cannot change the
+    server.
     """
     token = root_token or "lbtest" + secrets.token_hex(20)
     workdir = Path(tempfile.mkdtemp(prefix="linkbase-server-"))
@@ -192,7 +194,7 @@ def running_server(
         url = f"{'https' if tls else 'http'}://127.0.0.1:{chosen}"
         log_path = workdir / f"server-{attempt}.log"
         tls_args = ("--tls-cert", tls[0], "--tls-key", tls[1]) if tls else ()
-        command = server_command(chosen, database_url, *extra_args, *tls_args)
+        command = server_command(chosen, database_url, *args, *extra_args, *tls_args)
         with log_path.open("wb") as log_file:
             process = subprocess.Popen(
                 command,

@@ -14,6 +14,7 @@ from linkbase.api import docs, observability, ops
 from linkbase.api.arvados import routes as arvados_routes
 from linkbase.api.arvados import websocket as arvados_websocket
 from linkbase.api.arvados.errors import error_response, render_error
+from linkbase.api.error_guard import ErrorGuard
 from linkbase.api.request_id import RequestIdMiddleware, request_id_of
 from linkbase.api.responses import JSONBody
 from linkbase.bootstrap import prepare_database
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     database = db or prepare_database(settings)
     app = docs.new_app(lifespan=_request_threads(settings.request_threads))
     app.state.services = Services(database, settings)
+    app.add_middleware(ErrorGuard)  # first added: inside every other middleware
     app.add_middleware(arvados_routes.ArvadosCors)
     app.add_middleware(RequestIdMiddleware)  # outside CORS: every response gets the id
     observability.install(app, log_requests=settings.log_requests)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from linkbase.domain.scopes import require_scope
 from linkbase.services.context import Caller, Services
 from linkbase.services.tokens import authenticate_bearer
 
@@ -27,6 +28,14 @@ def token_from_params(params: Mapping[str, object]) -> str | None:
     return None
 
 
-def resolve_caller(services: Services, token: str | None) -> Caller | None:
-    """Authenticate ``token`` (None when missing or invalid)."""
-    return authenticate_bearer(services, token)
+def resolve_caller(services: Services, token: str | None, method: str, path: str
+                   ) -> Caller | None:
+    """Authenticate ``token`` (None when missing or invalid) for the request ``method path``.
+
+    Every face authenticates here, so this is where a token's scopes bind it on every face:
+    PermissionDeniedError (403) when they do not allow the request.
+    """
+    caller = authenticate_bearer(services, token)
+    if caller is not None:
+        require_scope(caller.scopes, method, path)
+    return caller

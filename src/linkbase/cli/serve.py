@@ -72,6 +72,18 @@ def serve(
         "(chain); needs --tls-key.")] = None,
     tls_key: Annotated[str | None, typer.Option(
         "--tls-key", help="The PEM private key of --tls-cert.")] = None,
+    header_timeout: Annotated[float | None, typer.Option(
+        min=0.001, help="Seconds a client may take to send its request headers "
+        "(LINKBASE_HEADER_TIMEOUT_SECONDS, default 10).")] = None,
+    body_timeout: Annotated[float | None, typer.Option(
+        min=0.001, help="Seconds a client may take to send a request body "
+        "(LINKBASE_BODY_TIMEOUT_SECONDS, default 60).")] = None,
+    keep_alive: Annotated[int | None, typer.Option(
+        min=1, help="Seconds an idle kept-alive connection stays open "
+        "(LINKBASE_KEEP_ALIVE_SECONDS, default 5).")] = None,
+    max_connections: Annotated[int | None, typer.Option(
+        min=1, help="Open connections per process beyond which requests get 503 "
+        "(LINKBASE_MAX_CONNECTIONS, default 1000).")] = None,
 ) -> None:
     """Start the server, bringing the schema up to date first.
 
@@ -86,12 +98,14 @@ def serve(
     configure_logging()
     tls = _tls_options(tls_cert, tls_key)
     sock = _listen(host, port)
-    settings = _settings(database)
+    settings = _with_connection_limits(_settings(database), header_timeout=header_timeout,
+                                       body_timeout=body_timeout, keep_alive=keep_alive,
+                                       max_connections=max_connections)
     db = prepare_database(settings)  # once, before any worker starts
     first_token = None if settings.system_root_token else _first_start_token(settings, db)
     world = _demo(settings, db) if demo else None
     _banner(settings, host, port, first_token, world, https=bool(tls))
-    options: dict[str, Any] = {"log_level": "warning", "access_log": False, **tls}
+    options = {**uvicorn_options(settings), **tls}
     if workers == 1:
         uvicorn.Server(uvicorn.Config(create_app(settings, db), **options)).run(sockets=[sock])
         return
@@ -124,6 +138,34 @@ def _tls_options(cert: str | None, key: str | None) -> dict[str, str]:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise ConfigurationError(f"cannot use the TLS certificate {cert}: {reason}") from exc
     return {"ssl_certfile": cert, "ssl_keyfile": key}
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn serves Linkbase (tests serving an app in-process use the same)."""
+    from linkbase.api import connection_limits
+
+    return {
+        "log_level": "warning", "access_log": False,
+        # Connection limits (api/connection_limits.py reads its own from the environment).
+        "http": connection_limits.IMPORT_PATH, "timeout_keep_alive": settings.keep_alive_seconds,
+        "limit_concurrency": settings.max_connections,
+    }
+
+
+_CONNECTION_LIMITS = {"header_timeout": "header_timeout_seconds",
+                      "body_timeout": "body_timeout_seconds",
+                      "keep_alive": "keep_alive_seconds", "max_connections": "max_connections"}
+
+
+def _with_connection_limits(settings: Settings, **flags: float | None) -> Settings:
+    """``settings`` with the flags given, exported to the environment: the connection protocol
+    and every ``--workers`` process read their limits from it."""
+    update = {_CONNECTION_LIMITS[flag]: value for flag, value in flags.items()
+              if value is not None}
+    settings = settings.model_copy(update=update)
+    for field in _CONNECTION_LIMITS.values():
+        os.environ[f"LINKBASE_{field.upper()}"] = str(getattr(settings, field))
+    return settings
 
 
 def _first_start_token(settings: Settings, db: Database) -> str | None:

@@ -6,13 +6,20 @@ Services raise these; each API face maps them to its own status codes and bodies
 
 from __future__ import annotations
 
+import re
+
+#: Lone surrogates cannot be encoded as UTF-8, so a message echoing one from the request (an
+#: unknown attribute named ``"\ud800"``) could not be rendered; they are shown as U+FFFD.
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
 
 class LinkbaseError(Exception):
     """Base class: ``messages`` are safe to show to the caller (they never name unreadable objects)."""
 
     def __init__(self, *messages: str) -> None:
         super().__init__(*messages)
-        self.messages: list[str] = list(messages) or [self.default_message]
+        shown = [_LONE_SURROGATE.sub("\ufffd", m) for m in messages]
+        self.messages: list[str] = shown or [self.default_message]
 
     default_message = "Error"
 
@@ -54,6 +61,18 @@ class PayloadTooLargeError(InvalidArgumentError):
     """The request body or item count is over the server's limit."""
 
     default_message = "Request body too large"
+
+
+class TooManyAttemptsError(LinkbaseError):
+    """Too many failed sign-ins for a username or from an address: try again after
+    ``retry_after`` seconds (Laserfiche 429 with ``Retry-After``; never used on the Arvados
+    face, whose SDK retries a 429)."""
+
+    default_message = "Too many failed sign-in attempts; try again later"
+
+    def __init__(self, retry_after: int, *messages: str) -> None:
+        super().__init__(*messages)
+        self.retry_after = retry_after
 
 
 class ConfigurationError(LinkbaseError):

@@ -15,6 +15,15 @@ import re
 from dataclasses import dataclass
 
 from linkbase.domain.errors import InvalidArgumentError
+from linkbase.domain.limits import (
+    MAX_FILTER_VALUES,
+    MAX_FILTERS,
+    MAX_JSON_INT,
+    MAX_OFFSET,
+    check_json,
+    check_text,
+    loads_json,
+)
 from linkbase.domain.resources import AttrType, Resource
 from linkbase.domain.timestamps import parse_timestamp
 
@@ -125,13 +134,11 @@ def _is_number(value: object) -> bool:
 
 
 def _decode_json_param(raw: object, error: str) -> object:
-    """Decode a param that may still be a JSON string (query/form transport, spec §1.3)."""
+    """Decode a param that may still be a JSON string (query/form transport, spec §1.3),
+    within the limits of ``domain/limits.py`` either way."""
     if isinstance(raw, str):
-        try:
-            return json.loads(raw)
-        except ValueError as exc:
-            raise InvalidArgumentError(error) from exc
-    return raw
+        return loads_json(raw, error, malformed=error)
+    return check_json(raw, error)
 
 
 def _is_absent(raw: object) -> bool:
@@ -152,6 +159,8 @@ def parse_filters(resource: Resource, raw: object) -> list[Filter]:
         return []
     if not isinstance(value, list | tuple):
         raise InvalidArgumentError(message)
+    if len(value) > MAX_FILTERS:
+        raise InvalidArgumentError(f"Too many filters: at most {MAX_FILTERS}")
     result: list[Filter] = []
     for element in value:
         if (
@@ -182,10 +191,7 @@ def _check_values(op: str, value: object) -> None:
     integers are 64-bit. No stored value can equal such an operand anyway.
     """
     if isinstance(value, str):
-        if "\x00" in value:
-            raise InvalidArgumentError(
-                f"Invalid operand for '{op}' operator in filters: NUL character"
-            )
+        check_text(value, f"Invalid operand for '{op}' operator in filters", max_length=None)
     elif isinstance(value, float):
         if not math.isfinite(value):
             raise InvalidArgumentError(f"Invalid operand '{value}' for '{op}' operator in filters")
@@ -310,12 +316,9 @@ def _json_object_operand(op: str, operand: object) -> object:
         return operand
     if not isinstance(operand, str):
         raise _operand_error(operand, op)
-    try:
-        decoded = json.loads(operand)
-    except ValueError as exc:
-        raise InvalidArgumentError(
-            f"Invalid operand '{operand}' for '{op}' operator in filters: not a JSON object"
-        ) from exc
+    message = f"Invalid operand '{operand}' for '{op}' operator in filters: not a JSON object"
+    decoded = loads_json(operand, f"Invalid operand for '{op}' operator in filters",
+                         malformed=message)
     if not isinstance(decoded, dict):
         raise InvalidArgumentError(
             f"Invalid operand '{operand}' for '{op}' operator in filters: not a JSON object"
@@ -532,7 +535,8 @@ def _parse_non_negative(raw: object, name: str) -> int | None:
     if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
         return raw
     if isinstance(raw, str) and _DIGITS.match(raw):
-        return int(raw)
+        # Longer than any int64: never parsed (Python refuses > 4300 digits), always too big.
+        return int(raw) if len(raw) <= 20 else MAX_JSON_INT + 1
     raise InvalidArgumentError(f"Invalid value for {name} parameter")
 
 
@@ -545,6 +549,8 @@ def parse_limit(raw: object) -> int:
 def parse_offset(raw: object) -> int:
     """``offset``: default 0."""
     value = _parse_non_negative(raw, "offset")
+    if value is not None and value > MAX_OFFSET:
+        raise InvalidArgumentError("Invalid value for offset parameter")
     return 0 if value is None else value
 
 
@@ -570,6 +576,17 @@ def parse_bool(raw: object, name: str) -> bool:
     raise InvalidArgumentError(f"Invalid value for {name} parameter")
 
 
+def _check_filter_size(filters: list[Filter]) -> None:
+    """At most ``MAX_FILTERS`` conditions and ``MAX_FILTER_VALUES`` operand values in all:
+    each is a term or a bind parameter of one statement, and both backends bound those."""
+    if len(filters) > MAX_FILTERS:
+        raise InvalidArgumentError(f"Too many filters: at most {MAX_FILTERS}")
+    values = sum(len(f.operand) if isinstance(f.operand, list | tuple) else 1 for f in filters)
+    if values > MAX_FILTER_VALUES:
+        raise InvalidArgumentError(
+            f"Too many values in filters: at most {MAX_FILTER_VALUES} in all")
+
+
 def build_list_query(
     resource: Resource,
     *,
@@ -584,6 +601,7 @@ def build_list_query(
 ) -> ListQuery:
     """Validate every list param and assemble the query (filters and where are ANDed)."""
     parsed_filters = parse_filters(resource, filters) + parse_where(resource, where)
+    _check_filter_size(parsed_filters)
     parsed_select = parse_select(resource, select)
     return ListQuery(
         filters=tuple(parsed_filters),

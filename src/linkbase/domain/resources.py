@@ -37,6 +37,8 @@ class Attribute:
     computed: bool = False
     #: Part of the ``any`` full-text-ish search (spec §3.4).
     searchable: bool = False
+    #: A text column: no length limit (other strings have ``limits.MAX_STRING_LENGTH``).
+    long: bool = False
 
 
 def _common() -> list[Attribute]:
@@ -149,7 +151,7 @@ GROUPS = Resource(
     attributes=(
         *_common(),
         Attribute("name", S, searchable=True),
-        Attribute("description", S, searchable=True),
+        Attribute("description", S, searchable=True, long=True),
         Attribute("group_class", S, searchable=True),
         Attribute("properties", J, searchable=True),
     ),
@@ -164,9 +166,9 @@ COLLECTIONS = Resource(
     attributes=(
         *_common(),
         Attribute("name", S, searchable=True),
-        Attribute("description", S, searchable=True),
+        Attribute("description", S, searchable=True, long=True),
         Attribute("properties", J, searchable=True),
-        Attribute("manifest_text", S),
+        Attribute("manifest_text", S, long=True),
         Attribute("portable_data_hash", S),
     ),
 )

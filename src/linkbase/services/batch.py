@@ -27,6 +27,7 @@ according to ``on_duplicate``; that makes an interrupted import resumable.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ import orjson
 from linkbase.domain import uuids
 from linkbase.domain.errors import InvalidArgumentError, LinkbaseError
 from linkbase.domain.levels import level_of_name
+from linkbase.domain.limits import MAX_JSON_DEPTH, MAX_STRING_LENGTH
 from linkbase.domain.resources import LINKS
 from linkbase.gc_pause import gc_paused
 from linkbase.services import link_sets
@@ -91,13 +93,13 @@ def _fast_clean(item: Any) -> dict[str, Any] | None:
     for name, value in item.items():
         if name in _STRING_ATTRS:
             if value is not None:
-                if type(value) is not str or "\x00" in value:
+                if type(value) is not str or "\x00" in value or len(value) > MAX_STRING_LENGTH:
                     return None
                 if not value and name in _EMPTY_IS_NULL:
                     value = None
             cleaned[name] = value
         elif name == "properties":
-            if type(value) is not dict or (value and _has_nul_json(value)):
+            if type(value) is not dict or (value and _needs_full_check(value)):
                 return None
             cleaned[name] = value
         elif name not in IGNORED:
@@ -105,13 +107,20 @@ def _fast_clean(item: Any) -> dict[str, Any] | None:
     return cleaned
 
 
-def _has_nul_json(value: dict[str, Any]) -> bool:
-    """True if a key or string in ``value`` may hold U+0000 (false positives are harmless:
-    the caller falls back to the full validation)."""
+#: A JSON number of 19 digits or more may be out of the 64-bit range.
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+
+
+def _needs_full_check(value: dict[str, Any]) -> bool:
+    """True if ``value`` may break a limit of ``domain/limits.py``: a U+0000, more nesting
+    than allowed, an integer out of range (false positives are harmless: the caller falls back
+    to the full validation). Scans its JSON text in C rather than walking it in Python."""
     try:
-        return b"\\u0000" in orjson.dumps(value)
+        text = orjson.dumps(value)
     except TypeError:
         return True
+    return (b"\\u0000" in text or text.count(b"{") + text.count(b"[") >= MAX_JSON_DEPTH
+            or _LONG_NUMBER.search(text) is not None)
 
 
 @dataclass

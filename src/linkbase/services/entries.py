@@ -36,6 +36,7 @@ from linkbase.domain.errors import (
     PermissionDeniedError,
 )
 from linkbase.domain.levels import Level
+from linkbase.domain.limits import MAX_ENTRY_ID, MAX_STRING_LENGTH, check_json, check_text
 from linkbase.services import collections as collection_service
 from linkbase.services import groups as group_service
 from linkbase.services import links as link_service
@@ -43,6 +44,7 @@ from linkbase.services import ownership
 from linkbase.services.context import Caller, Services
 from linkbase.services.entries_hooks import SHORTCUT, child_objects
 from linkbase.services.permissions import Access
+from linkbase.services.repositories import ID_RE as REPOSITORY_ID_RE
 from linkbase.storage import tables
 from linkbase.storage.locks import lock_permission_graph
 
@@ -56,7 +58,7 @@ _links = tables.links
 
 #: Characters Laserfiche forbids in entry names (``\`` is also our path separator).
 _FORBIDDEN_NAME_CHARS = frozenset('\\/:*?"<>|')
-_MAX_NAME = 255
+_MAX_NAME = MAX_STRING_LENGTH
 
 
 @dataclass(frozen=True)
@@ -121,8 +123,10 @@ class Entry:
 
 def get_repository(conn: Connection, repository_id: str) -> dict[str, Any]:
     """The repository row; NotFoundError for an unknown id (the Laserfiche face's 404)."""
-    row = conn.execute(sa.select(_repos).where(_repos.c.id == repository_id)).first()
-    if row is None:
+    well_formed = REPOSITORY_ID_RE.match(repository_id) is not None
+    row = well_formed and conn.execute(
+        sa.select(_repos).where(_repos.c.id == repository_id)).first()
+    if not row:
         raise NotFoundError(f"Repository '{repository_id}' not found")
     return dict(row._mapping)
 
@@ -372,6 +376,8 @@ def uuids_of_entries(conn: Connection, repository_id: str,
 def load_entry(access: Access, repository_id: str, entry_id: int) -> Entry:
     """A readable entry; NotFoundError if the repository or entry is unknown or unreadable."""
     repository = get_repository(access.conn, repository_id)
+    if not 1 <= entry_id <= MAX_ENTRY_ID:  # no such entry can exist (32-bit ids)
+        raise NotFoundError(f"Entry {entry_id} not found")
     found = uuids_of_entries(access.conn, repository_id, [entry_id])
     uuid = found.get(entry_id)
     if uuid is None or not readable(access, [uuid]):
@@ -488,6 +494,7 @@ def create_document(access: Access, repository_id: str, parent_id: int, name: ob
     clean = _check_name(name)
     if properties is not None and not isinstance(properties, dict):
         raise InvalidArgumentError("properties must be an object")
+    check_json(properties, "properties")
     parent = _parent_folder_for_create(access, repository_id, parent_id)
     final = _free_name(access.conn, parent.uuid, clean, auto_rename)
     record = collection_service.create_collection(
@@ -629,6 +636,7 @@ def by_path(access: Access, repository_id: str, full_path: str, *,
     probing a path reveals nothing hidden.
     """
     conn = access.conn
+    check_text(full_path, "fullPath", max_length=None)
     repository = get_repository(conn, repository_id)
     current = repository["root_uuid"]
     chain = [current]

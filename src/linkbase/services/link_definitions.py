@@ -13,6 +13,7 @@ from linkbase.domain.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from linkbase.domain.limits import check_text
 from linkbase.services.context import Caller, Services
 from linkbase.services.permissions import Access
 from linkbase.storage import tables
@@ -86,5 +87,8 @@ def add_definition(services: Services, caller: Caller, source_label: str, target
     """Use case: add a definition (admins only)."""
     if not caller.is_admin:
         raise PermissionDeniedError("Forbidden")
+    check_text(source_label, "source_label")
+    check_text(target_label, "target_label")
+    check_text(description, "description")
     return services.uow.write(caller, lambda access: create_link_definition(
         access.conn, source_label, target_label, description))

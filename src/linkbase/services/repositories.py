@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from linkbase.domain import uuids
 from linkbase.domain.errors import ConflictError, InvalidArgumentError, PermissionDeniedError
 from linkbase.domain.levels import Level
+from linkbase.domain.limits import check_text
 from linkbase.domain.uuids import WellKnown
 from linkbase.services.context import Caller, Services
 from linkbase.services.records import insert_record
@@ -18,13 +19,14 @@ from linkbase.services.seeding import create_repository
 from linkbase.storage import tables
 from linkbase.storage.closure import closure_change
 
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+#: Repository ids (also what ``entries.get_repository`` looks up: nothing else can exist).
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
 
 
 def create_repository_with_root(conn: Connection, wk: WellKnown, repository_id: str,
                                 name: str) -> dict[str, Any]:
     """Create a repository and its root folder (a project owned by the system user)."""
-    if not _ID_RE.match(repository_id):
+    if not ID_RE.match(repository_id):
         raise InvalidArgumentError(f"Invalid repository id '{repository_id}'")
     exists = conn.execute(
         sa.select(tables.repositories.c.id).where(tables.repositories.c.id == repository_id)
@@ -66,5 +68,6 @@ def add_repository(services: Services, caller: Caller, repository_id: str,
     """Use case: create a repository with its root folder (admins only)."""
     if not caller.is_admin:
         raise PermissionDeniedError("Forbidden")
+    check_text(name, "name")
     return services.uow.write(caller, lambda access: create_repository_with_root(
         access.conn, access.wk, repository_id, name))

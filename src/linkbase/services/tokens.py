@@ -24,9 +24,11 @@ from linkbase.domain.errors import (
     PermissionDeniedError,
     UnauthenticatedError,
 )
+from linkbase.domain.limits import MAX_SECRET_LENGTH, check_text
 from linkbase.domain.resources import API_CLIENT_AUTHORIZATIONS
 from linkbase.domain.timestamps import now_micros, parse_timestamp
 from linkbase.domain.uuids import WellKnown
+from linkbase.services import login_throttle
 from linkbase.services.context import Caller, Services
 from linkbase.services.permissions import Access
 from linkbase.services.records import fetch_record, insert_record
@@ -144,6 +146,11 @@ def current_token(services: Services, caller: Caller) -> dict[str, Any]:
     return row
 
 
+def is_plausible_secret(presented: str) -> bool:
+    """Printable ASCII within ``MAX_SECRET_LENGTH``: every token Linkbase issues or accepts."""
+    return len(presented) <= MAX_SECRET_LENGTH and presented.isascii() and presented.isprintable()
+
+
 def authenticate_bearer(services: Services, presented: str | None) -> Caller | None:
     """Use case: the caller a presented bearer value stands for (None: missing or invalid)."""
     if not presented:
@@ -166,14 +173,17 @@ class ExchangedToken:
 
 
 def exchange_password(services: Services, repository_id: str, grant_type: str | None,
-                      username: str | None, password: str | None) -> ExchangedToken:
+                      username: str | None, password: str | None,
+                      address: str | None = None) -> ExchangedToken:
     """Use case: trade a username and a password (or one of the user's API tokens) for a new
     API token of that user (the Laserfiche password grant).
 
     The slow part, checking a password hash, runs outside any transaction: looking the user up
     is a read, issuing the token a short write. A token traded in passes on its scopes and never
     yields a token that outlives it. Unknown users, wrong passwords, tokens of another user and
-    inactive users are all the same UnauthenticatedError.
+    inactive users are all the same UnauthenticatedError, each counted as a failure of
+    ``username`` and of the client ``address`` (``login_throttle``): past the limits, the
+    exchange is refused (TooManyAttemptsError) before any password is checked.
     """
     from linkbase.services.entries import get_repository
     from linkbase.services.users import find_user_by_login, verify_password
@@ -184,6 +194,9 @@ def exchange_password(services: Services, repository_id: str, grant_type: str | 
             raise InvalidArgumentError("unsupported_grant_type: only 'password' is supported")
         if not username or not password:
             raise InvalidArgumentError("username and password are required")
+        check_text(username, "username")
+        check_text(password, "password", max_length=MAX_SECRET_LENGTH)
+        login_throttle.check(access.conn, attempt)
         user = find_user_by_login(access.conn, username)
         presented = authenticate(access.conn, access.wk, password,
                                  services.settings.system_root_token)
@@ -192,6 +205,13 @@ def exchange_password(services: Services, repository_id: str, grant_type: str | 
             row = fetch_record(access.conn, _tokens, presented.token_uuid)
             expiry = row["expires_at"] if row is not None else None
         return user, presented, expiry
+
+    attempt = login_throttle.Attempt.of(services.settings, username or "", address)
+
+    def refuse() -> UnauthenticatedError:
+        services.uow.write_as_server(
+            lambda access: login_throttle.record_failure(access.conn, services.settings, attempt))
+        return UnauthenticatedError("The username or password is incorrect")
 
     user, presented, presented_expiry = services.uow.read_as_server(look_up)
     services.uow.end_snapshot()
@@ -204,14 +224,17 @@ def exchange_password(services: Services, repository_id: str, grant_type: str | 
         if presented_expiry is not None:
             expires_at = min(expires_at, int(presented_expiry))
     elif not verify_password(user, password):
-        raise UnauthenticatedError("The username or password is incorrect")
+        raise refuse()
     assert user is not None
     if not user["is_active"]:
-        raise UnauthenticatedError("The username or password is incorrect")
-    record = services.uow.write_as_server(
-        lambda access: issue_token(access.conn, access.wk, user["uuid"],
-                                   actor_uuid=user["uuid"], expires_at=expires_at,
-                                   scopes=scopes))
+        raise refuse()
+
+    def issue(access: Access) -> dict[str, Any]:
+        login_throttle.clear(access.conn, attempt)
+        return issue_token(access.conn, access.wk, user["uuid"], actor_uuid=user["uuid"],
+                           expires_at=expires_at, scopes=scopes)
+
+    record = services.uow.write_as_server(issue)
     expires_in = max(0, (expires_at - now_micros()) // 1_000_000)
     return ExchangedToken(record["api_token"], int(expires_in))
 
@@ -258,6 +281,8 @@ def root_token_record(wk: WellKnown, secret: str) -> dict[str, Any]:
 def authenticate(conn: Connection, wk: WellKnown, presented: str,
                  root_token: str | None) -> Caller | None:
     """Resolve a bearer value (bare secret or ``v2/uuid/secret``) to a caller, or None."""
+    if not is_plausible_secret(presented):  # no token holds it; never sent to the database
+        return None
     token_uuid: str | None = None
     secret = presented
     if presented.startswith("v2/"):

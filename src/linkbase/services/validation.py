@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from linkbase.domain.errors import InvalidArgumentError
-from linkbase.domain.resources import AttrType, Resource
+from linkbase.domain.limits import MAX_STRING_LENGTH, check_json, check_text
+from linkbase.domain.resources import Attribute, AttrType, Resource
 from linkbase.domain.timestamps import parse_timestamp
 
 #: Attributes clients may send that are silently ignored (spec §1.4).
@@ -45,6 +46,7 @@ def clean_attrs(resource: Resource, attrs: dict[str, Any], *, extra: frozenset[s
             raise InvalidArgumentError(f"unknown attribute '{name}' for {resource.class_name}.")
         if attribute is not None:
             _check_type(resource, name, attribute.type, value)
+            _check_limits(resource, attribute, value)
         if _has_nul(value):
             raise InvalidArgumentError(
                 f"Invalid value for attribute '{name}' of {resource.class_name}: "
@@ -55,6 +57,15 @@ def clean_attrs(resource: Resource, attrs: dict[str, Any], *, extra: frozenset[s
         if name.endswith("_uuid") and value == "":
             cleaned[name] = None
     return cleaned
+
+
+def _check_limits(resource: Resource, attribute: Attribute, value: object) -> None:
+    """The limits of ``domain/limits.py``: what both backends store and read back alike."""
+    what = f"Invalid value for attribute '{attribute.name}' of {resource.class_name}"
+    if isinstance(value, str):
+        check_text(value, what, max_length=None if attribute.long else MAX_STRING_LENGTH)
+    elif attribute.type in (AttrType.JSON, AttrType.OTHER):
+        check_json(value, what)
 
 
 def _has_nul(value: object) -> bool:

@@ -47,6 +47,8 @@ def classify(error: BaseException) -> Failure:
         return Failure.TRANSIENT  # the server dropped the connection: retry on a fresh one
     original = error.orig
     sqlstate = getattr(original, "sqlstate", None)
+    if sqlstate is None and isinstance(error, exc.DataError):
+        return Failure.INVALID  # refused by the driver before sending (psycopg: a NUL in text)
     if isinstance(sqlstate, str):
         if sqlstate in _PG_TRANSIENT:
             return Failure.TRANSIENT

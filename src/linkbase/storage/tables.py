@@ -192,6 +192,17 @@ entries = sa.Table(
     sa.Column("object_uuid", Uuid, nullable=False, unique=True),
 )
 
+#: Failed sign-ins per key (``user:<name>`` or ``addr:<ip>``) in the current window, and until
+#: when the key is locked out (``services/login_throttle.py``). Shared by every server process.
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("key", sa.String(320), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("window_start", Micros, nullable=False),
+    sa.Column("locked_until", Micros, nullable=True),
+)
+
 #: Never holds a row: its table lock is the reference guard of ``storage.locks``, which keeps a
 #: bulk write's references valid against concurrent deletes without locking every referenced row.
 reference_guard = sa.Table(

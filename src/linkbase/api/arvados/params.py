@@ -9,9 +9,8 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
-import orjson
-
 from linkbase.domain.errors import InvalidArgumentError
+from linkbase.domain.limits import decode_json, loads_json
 
 OVERRIDABLE = ("GET", "PUT", "PATCH", "DELETE")
 
@@ -23,10 +22,9 @@ def parse_body(body: bytes, content_type: str | None) -> dict[str, Any]:
     media = (content_type or "").split(";", 1)[0].strip().lower()
     is_json = media == "application/json" or (not media and body.lstrip().startswith(b"{"))
     if is_json or media.endswith("+json"):
-        try:
-            decoded = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidArgumentError(f"Malformed JSON in request body: {exc}") from exc
+        # Each part is checked where it is used (attributes, filters...), so that a limit such as
+        # the nesting depth counts from the part, not from the body.
+        decoded = decode_json(body, "Malformed JSON in request body")
         if not isinstance(decoded, dict):
             raise InvalidArgumentError("Request body must be a JSON object")
         return decoded
@@ -75,10 +73,7 @@ def resource_body(params: dict[str, Any], wrapper: str, attribute_names: tuple[s
         if isinstance(value, str):
             if value == "":
                 return {}
-            try:
-                value = orjson.loads(value)
-            except orjson.JSONDecodeError as exc:
-                raise InvalidArgumentError(f"Malformed JSON in '{wrapper}' parameter") from exc
+            value = loads_json(value, f"Malformed JSON in '{wrapper}' parameter")
         if not isinstance(value, dict):
             raise InvalidArgumentError(f"'{wrapper}' parameter must be a JSON object")
         return value

@@ -27,6 +27,7 @@ from linkbase.domain.errors import (
     LinkbaseError,
     PermissionDeniedError,
 )
+from linkbase.domain.limits import MAX_STRING_LENGTH
 from linkbase.domain.query import ListQuery, build_list_query, parse_bool, parse_select
 from linkbase.domain.resources import COMPUTED_PERMISSIONS, LOGS, RESOURCES, Resource
 from linkbase.services import computed_permissions, links, logs, objects, tokens, users
@@ -250,6 +251,8 @@ def match_route(method: str, path: str) -> tuple[Resource, str | None, Handler] 
     if len(parts) != 2:
         return None
     target = parts[1]
+    if len(target) > MAX_STRING_LENGTH or not target.isprintable():
+        return None  # no object has such a uuid (and a NUL cannot even be queried)
     if target == "current" and method == "GET":
         if resource.name == "users":
             return resource, None, do_current_user
@@ -329,11 +332,12 @@ async def arvados_dispatch(request: Request) -> Response:
         # Authentication and the handler share one worker-thread hop: each hop costs a queue
         # handoff and a wake-up of an idle thread, a measurable share of a small request.
         with services.uow.request_snapshot():
-            caller = resolve_caller(services, token)
+            try:
+                caller = resolve_caller(services, token, method, path)
+            except PermissionDeniedError:  # the token's scopes do not allow this request
+                raise _Refused(403, "Forbidden") from None
             if caller is None:
                 raise _Refused(401, "Not logged in")
-            if not scope_allows(caller.scopes, method, path):
-                raise _Refused(403, "Forbidden")
             return handler(Call(services, caller, resource, uuid, params))
 
     try:

@@ -24,6 +24,7 @@ from typing import Any
 import rapidjson
 
 from linkbase.domain.errors import InvalidArgumentError
+from linkbase.domain.limits import check_json
 
 _INT32 = range(-(2**31), 2**31)
 
@@ -33,9 +34,10 @@ def parse(body: bytes) -> Any:
     if not body.strip():
         raise InvalidArgumentError("A JSON request body is required")
     try:
-        return rapidjson.loads(body, parse_mode=rapidjson.PM_TRAILING_COMMAS, allow_nan=False)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        value = rapidjson.loads(body, parse_mode=rapidjson.PM_TRAILING_COMMAS, allow_nan=False)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, depth
         raise InvalidArgumentError(f"Malformed JSON request body: {exc}") from exc
+    return check_json(value, "The request body")
 
 
 def model(data: Any, properties: Sequence[str], what: str) -> dict[str, Any]:

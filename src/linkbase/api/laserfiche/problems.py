@@ -19,6 +19,7 @@ from linkbase.domain.errors import (
     NotFoundError,
     PayloadTooLargeError,
     PermissionDeniedError,
+    TooManyAttemptsError,
     UnauthenticatedError,
 )
 
@@ -27,6 +28,7 @@ MEDIA_TYPE = "application/problem+json"
 #: Most specific first: ConflictError and PayloadTooLargeError are InvalidArgumentErrors.
 STATUS_BY_ERROR: tuple[tuple[type[LinkbaseError], int], ...] = (
     (UnauthenticatedError, 401),
+    (TooManyAttemptsError, 429),
     (PermissionDeniedError, 403),
     (NotFoundError, 404),
     (PayloadTooLargeError, 413),
@@ -69,4 +71,8 @@ def problem(status: int, title: str | None = None, *, detail: str | None = None,
 
 def problem_for(error: LinkbaseError, *, instance: str | None = None) -> Response:
     """Render a domain error (its messages are safe to show: they never name hidden objects)."""
-    return problem(status_of(error), "; ".join(error.messages), instance=instance)
+    headers = None
+    if isinstance(error, TooManyAttemptsError):
+        headers = {"Retry-After": str(error.retry_after)}
+    return problem(status_of(error), "; ".join(error.messages), instance=instance,
+                   headers=headers)

@@ -130,7 +130,7 @@ async def _handle(request: Request, impl: Impl, *, auth: bool = True) -> Respons
             with services.uow.request_snapshot():
                 caller = None
                 if auth:
-                    caller = resolve_caller(services, token)
+                    caller = resolve_caller(services, token, request.method, instance)
                     if caller is None:
                         raise UnauthenticatedError("Access token is missing, invalid or expired")
                 return impl(Ctx(request, services, caller, body, root, prefix))
@@ -165,7 +165,7 @@ def _token(ctx: Ctx) -> Response:
     form = _form(ctx)
     token = token_service.exchange_password(
         ctx.services, ctx.param("repositoryId"), form.get("grant_type"), form.get("username"),
-        form.get("password"))
+        form.get("password"), ctx.request.client.host if ctx.request.client else None)
     return _json({"access_token": token.api_token, "expires_in": token.expires_in,
                   "token_type": "bearer"})
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
@@ -21,6 +20,7 @@ from linkbase.domain.errors import (
     PayloadTooLargeError,
     PermissionDeniedError,
 )
+from linkbase.domain.limits import decode_json
 from linkbase.services import entries as entry_service
 from linkbase.services import link_definitions as definition_service
 from linkbase.services import repositories as repository_service
@@ -32,10 +32,7 @@ router = APIRouter()
 async def _object_body(request: Request) -> dict[str, Any]:
     services = services_of(request)
     body = await read_body(request, services.settings.max_request_bytes, PayloadTooLargeError)
-    try:
-        data = orjson.loads(body or b"{}")
-    except orjson.JSONDecodeError as exc:
-        raise InvalidArgumentError(f"Malformed JSON in request body: {exc}") from exc
+    data = decode_json(body or b"{}", "Malformed JSON in request body")
     if not isinstance(data, dict):
         raise InvalidArgumentError("The request body must be a JSON object")
     return data

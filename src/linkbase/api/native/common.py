@@ -23,7 +23,7 @@ def services_of(request: Request) -> Services:
 def caller_of(request: Request) -> Caller:
     """The authenticated caller, or UnauthenticatedError (rendered as 401)."""
     token = bearer_from_header(request.headers.get("authorization"))
-    caller = resolve_caller(services_of(request), token)
+    caller = resolve_caller(services_of(request), token, request.method, request.url.path)
     if caller is None:
         raise UnauthenticatedError("Not logged in")
     return caller
