@@ -24,6 +24,7 @@ import errno
 import json
 import os
 import ssl
+import time
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -648,6 +649,76 @@ class Client:
                                 link_classes=link_classes, depth_name="max_depth")
         result: Record = self.get_json("/linkbase/v1/graph/paths", params=params)
         return result
+
+    def changes(
+        self,
+        *,
+        after: str | None = None,
+        filters: Sequence[Sequence[Any]] | str | None = None,
+        limit: int | None = None,
+    ) -> Record:
+        """``GET /linkbase/v1/changes``: one page of the changes the caller may read after the
+        cursor ``after`` (``"now"``: from now on); ``{"items", "cursor", "more"}``."""
+        params: list[tuple[str, str | int | float | bool | None]] = []
+        if after is not None:
+            params.append(("after", after))
+        if filters is not None:
+            params.append(("filters", _jsonish(filters)))
+        if limit is not None:
+            params.append(("limit", limit))
+        result: Record = self.get_json("/linkbase/v1/changes", params=params)
+        return result
+
+    def prune_logs(self, before: str) -> Record:
+        """``POST /linkbase/v1/logs/prune``: delete log entries older than ``before`` (an ISO
+        8601 time; admins only). Returns ``{"deleted", "before"}``."""
+        result: Record = self.request_json("POST", "/linkbase/v1/logs/prune",
+                                           params={"before": before})
+        return result
+
+    def watch(
+        self,
+        *,
+        after: str | None = None,
+        filters: Sequence[Sequence[Any]] | str | None = None,
+        reconnect: bool = True,
+    ) -> Iterator[Record]:
+        """The changes the caller may read as they happen (``GET /linkbase/v1/changes/stream``,
+        Server-Sent Events), forever. A dropped connection is reopened with ``Last-Event-ID``,
+        so no change is lost or repeated (``reconnect=False``: end instead)."""
+        params: list[tuple[str, str | int | float | bool | None]] = []
+        if filters is not None:
+            params.append(("filters", _jsonish(filters)))
+        last = after
+        while True:
+            headers = {"Accept": "text/event-stream"}
+            if last is not None:
+                headers["Last-Event-ID"] = last
+            try:
+                with self._http.stream("GET", "/linkbase/v1/changes/stream", params=params,
+                                       headers=headers, timeout=httpx.Timeout(
+                                           30.0, read=None)) as response:
+                    if not response.is_success:
+                        response.read()
+                        raise self._error(response)
+                    data: list[str] = []
+                    for line in response.iter_lines():
+                        if line.startswith("data:"):
+                            data.append(line[5:].lstrip())
+                        elif line == "" and data:
+                            change: Record = orjson.loads("\n".join(data))
+                            data = []
+                            last = str(change["cursor"])
+                            yield change
+            except httpx.TransportError as exc:
+                if not reconnect:
+                    raise LinkbaseConnectionError(self.settings.url,
+                                                  _connection_reason(exc)) from exc
+                time.sleep(1.0)
+                continue
+            if not reconnect:
+                return
+            time.sleep(0.2)
 
     def batch_links(
         self,

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     max_import_links: int = 50_000
     #: Largest bulk import request body, in bytes (about 250 bytes per link).
     max_import_bytes: int = 64 * 1024 * 1024
+    #: Laserfiche audit reasons for deleting entries (JSON list of names; none by default).
+    audit_reasons: list[str] = Field(default_factory=list)
     #: Connection limits of ``linkbase serve`` (``api/connection_limits.py``): a client must send
     #: its request line and headers within ``header_timeout_seconds`` and its body within
     #: ``body_timeout_seconds``, in headers of at most ``max_header_bytes``; an idle kept-alive

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,7 +85,7 @@ class ServerHandle:
     def client(self, token: str | None = None, timeout: float = 30.0) -> httpx.Client:
         """A plain httpx client with the token set (caller closes it)."""
         return httpx.Client(
-            base_url=self.url,
+            base_url=self.url, verify=False,
             headers={"Authorization": f"Bearer {token or self.root_token}"},
             timeout=timeout,
         )
@@ -145,7 +145,7 @@ def _wait_ready(process: subprocess.Popen[bytes], url: str, timeout: float) -> s
     """``None`` once the ping answers 200; otherwise why not (exit or timeout)."""
     deadline = time.monotonic() + timeout
     last_error = "no answer yet"
-    with httpx.Client(timeout=2.0) as http:
+    with httpx.Client(timeout=2.0, verify=False) as http:
         while time.monotonic() < deadline:
             code = process.poll()
             if code is not None:
@@ -168,14 +168,19 @@ def running_server(
     root_token: str | None = None,
     env: Mapping[str, str] | None = None,
     ready_timeout: float = READY_TIMEOUT,
+    extra_args: Sequence[str] = (),
+    tls: tuple[str, str] | None = None,
+    port: int | None = None,
     args: tuple[str, ...] = (),
 ) -> Iterator[ServerHandle]:
     """Start ``linkbase serve`` on a free loopback port; yield once it answers; stop it after.
 
     ``root_token`` becomes ``LINKBASE_SYSTEM_ROOT_TOKEN`` (a random one when omitted); ``env``
-    adds or overrides variables (e.g. ``LINKBASE_CLUSTER_ID``); ``args`` are more ``serve``
-    options. Inherited ``LINKBASE_*`` and ``ARVADOS_*`` variables are dropped first so the
-    developer's shell cannot change the server.
+    adds or overrides variables (e.g. ``LINKBASE_CLUSTER_ID``); ``args`` and ``extra_args`` are
+    more ``serve`` options (``--workers 2``); ``tls`` (certificate, key) serves HTTPS; ``port``
+    asks for that port (to restart a server where clients expect it). Inherited ``LINKBASE_*``
+    and ``ARVADOS_*`` variables are dropped first so the developer's shell cannot change the
+    server.
     """
     token = root_token or "lbtest" + secrets.token_hex(20)
     workdir = Path(tempfile.mkdtemp(prefix="linkbase-server-"))
@@ -185,10 +190,11 @@ def running_server(
     full_env.update(env or {})
     failures: list[str] = []
     for attempt in range(1, _START_ATTEMPTS + 1):
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
+        chosen = port or free_port()
+        url = f"{'https' if tls else 'http'}://127.0.0.1:{chosen}"
         log_path = workdir / f"server-{attempt}.log"
-        command = server_command(port, database_url, *args)
+        tls_args = ("--tls-cert", tls[0], "--tls-key", tls[1]) if tls else ()
+        command = server_command(chosen, database_url, *args, *extra_args, *tls_args)
         with log_path.open("wb") as log_file:
             process = subprocess.Popen(
                 command,

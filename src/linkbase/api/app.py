@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from linkbase.api import docs, observability, ops
 from linkbase.api.arvados import routes as arvados_routes
+from linkbase.api.arvados import websocket as arvados_websocket
 from linkbase.api.arvados.errors import error_response, render_error
 from linkbase.api.error_guard import ErrorGuard
 from linkbase.api.request_id import RequestIdMiddleware, request_id_of
@@ -36,8 +37,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     observability.install(app, log_requests=settings.log_requests)
     app.include_router(ops.router)
     app.include_router(arvados_routes.router)
+    app.include_router(arvados_websocket.router)
     _mount_optional_faces(app)
-
 
     @app.exception_handler(LinkbaseError)
     async def _domain_error(request: Request, exc: LinkbaseError) -> Response:
@@ -75,7 +76,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
 
 def _request_threads(count: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """A lifespan that sizes the worker-thread pool requests run their database work in.
+    """A lifespan that sizes the worker-thread pool requests run their database work in, and
+    stops the event bus at shutdown.
 
     Measured with ``bench/http.py``: at 32 connections, 40 threads (anyio's default) spent
     about twice the CPU per request of 2–8 threads, in GIL handoffs between threads that each
@@ -83,9 +85,14 @@ def _request_threads(count: int) -> Callable[[FastAPI], AbstractAsyncContextMana
     """
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = count
-        yield
+        try:
+            yield
+        finally:
+            bus = getattr(app.state, "event_bus", None)  # api.events, started on demand
+            if bus is not None:
+                bus.stop()
 
     return lifespan
 

@@ -41,6 +41,8 @@ Workbench: [/ui/](/ui/). Tokens for a user: `linkbase token create USERNAME` on 
 TAGS = [
     {"name": "Linkbase: graph", "description": "Neighbourhoods and paths over readable links."},
     {"name": "Linkbase: objects", "description": "Objects by name and kind; entries to objects."},
+    {"name": "Linkbase: changes", "description": "The audit log as a resumable change feed: "
+     "pages after a cursor, or Server-Sent Events."},
     {"name": LASERFICHE, "description": "Entries and their links (spec laserfiche-v2.md)."},
 ]
 

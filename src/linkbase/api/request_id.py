@@ -16,6 +16,8 @@ import string
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from linkbase.request_context import REQUEST_ID
+
 #: A client's id is kept if it is 1–1024 visible ASCII characters (spec §1.5).
 _CLIENT_ID_RE = re.compile(r"^[\x21-\x7e]{1,1024}$")
 _ALNUM = string.digits + string.ascii_lowercase
@@ -73,4 +75,8 @@ class RequestIdMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        token = REQUEST_ID.set(request_id)  # recorded with whatever the request changes
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            REQUEST_ID.reset(token)

@@ -23,7 +23,7 @@ from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup
 
 from linkbase import __version__
-from linkbase.cli import bulk, graph, resources
+from linkbase.cli import bulk, changes, graph, resources
 from linkbase.cli.commands import Group
 from linkbase.cli.output import (
     EXIT_OK,
@@ -117,6 +117,7 @@ def root(
 resources.register(app)
 bulk.register(app)
 graph.register(app)
+changes.register(app)
 
 
 # --------------------------------------------------------------------------------------------

@@ -67,6 +67,11 @@ def serve(
     demo: Annotated[bool, typer.Option(
         "--demo", help="Fill a new, empty database with the demo world first (see "
         "'linkbase demo').")] = False,
+    tls_cert: Annotated[str | None, typer.Option(
+        "--tls-cert", help="Serve HTTPS (and wss:// events) with this PEM certificate "
+        "(chain); needs --tls-key.")] = None,
+    tls_key: Annotated[str | None, typer.Option(
+        "--tls-key", help="The PEM private key of --tls-cert.")] = None,
     header_timeout: Annotated[float | None, typer.Option(
         min=0.001, help="Seconds a client may take to send its request headers "
         "(LINKBASE_HEADER_TIMEOUT_SECONDS, default 10).")] = None,
@@ -91,6 +96,7 @@ def serve(
     from linkbase.bootstrap import prepare_database
 
     configure_logging()
+    tls = _tls_options(tls_cert, tls_key)
     sock = _listen(host, port)
     settings = _with_connection_limits(_settings(database), header_timeout=header_timeout,
                                        body_timeout=body_timeout, keep_alive=keep_alive,
@@ -98,8 +104,8 @@ def serve(
     db = prepare_database(settings)  # once, before any worker starts
     first_token = None if settings.system_root_token else _first_start_token(settings, db)
     world = _demo(settings, db) if demo else None
-    _banner(settings, host, port, first_token, world)
-    options = uvicorn_options(settings)
+    _banner(settings, host, port, first_token, world, https=bool(tls))
+    options = {**uvicorn_options(settings), **tls}
     if workers == 1:
         uvicorn.Server(uvicorn.Config(create_app(settings, db), **options)).run(sockets=[sock])
         return
@@ -114,6 +120,24 @@ def serve(
     config = uvicorn.Config("linkbase.api.app:app_from_environment", factory=True,
                             workers=workers, **options)
     Multiprocess(config, sockets=[sock]).run()
+
+
+def _tls_options(cert: str | None, key: str | None) -> dict[str, str]:
+    """uvicorn's TLS options, after checking the pair loads (ConfigurationError if not)."""
+    import ssl
+
+    from linkbase.domain.errors import ConfigurationError
+
+    if cert is None and key is None:
+        return {}
+    if cert is None or key is None:
+        raise ConfigurationError("--tls-cert and --tls-key go together")
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigurationError(f"cannot use the TLS certificate {cert}: {reason}") from exc
+    return {"ssl_certfile": cert, "ssl_keyfile": key}
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -170,13 +194,14 @@ def _backend(url: str) -> str:
 
 
 def _banner(settings: Settings, host: str, port: int, first_token: str | None,
-            world: DemoWorld | None) -> None:
+            world: DemoWorld | None, *, https: bool = False) -> None:
     """Where everything is, printed once the port is bound (stderr, like the logs)."""
     from linkbase import __version__
     from linkbase.storage.engine import display_url
 
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    base = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+    scheme = "https" if https else "http"
+    base = f"{scheme}://[{shown}]:{port}" if ":" in shown else f"{scheme}://{shown}:{port}"
     url = display_url(settings.database_url)
     db_option = f" --database {url}" if settings.database_url != Settings().database_url else ""
     lines = [

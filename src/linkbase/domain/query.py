@@ -38,16 +38,16 @@ OPERATORS = frozenset(
 
 #: Which attribute types each whole-attribute operator applies to (spec §3.2 table).
 _OP_TYPES: dict[str, frozenset[AttrType]] = {
-    "=": frozenset({AttrType.STRING, AttrType.TIME, AttrType.BOOL, AttrType.JSON}),
-    "!=": frozenset({AttrType.STRING, AttrType.TIME, AttrType.BOOL, AttrType.JSON}),
-    "<": frozenset({AttrType.STRING, AttrType.TIME}),
-    "<=": frozenset({AttrType.STRING, AttrType.TIME}),
-    ">": frozenset({AttrType.STRING, AttrType.TIME}),
-    ">=": frozenset({AttrType.STRING, AttrType.TIME}),
+    "=": frozenset({AttrType.INT, AttrType.STRING, AttrType.TIME, AttrType.BOOL, AttrType.JSON}),
+    "!=": frozenset({AttrType.INT, AttrType.STRING, AttrType.TIME, AttrType.BOOL, AttrType.JSON}),
+    "<": frozenset({AttrType.INT, AttrType.STRING, AttrType.TIME}),
+    "<=": frozenset({AttrType.INT, AttrType.STRING, AttrType.TIME}),
+    ">": frozenset({AttrType.INT, AttrType.STRING, AttrType.TIME}),
+    ">=": frozenset({AttrType.INT, AttrType.STRING, AttrType.TIME}),
     "like": frozenset({AttrType.STRING}),
     "ilike": frozenset({AttrType.STRING}),
-    "in": frozenset({AttrType.STRING, AttrType.TIME, AttrType.BOOL}),
-    "not in": frozenset({AttrType.STRING, AttrType.TIME, AttrType.BOOL}),
+    "in": frozenset({AttrType.INT, AttrType.STRING, AttrType.TIME, AttrType.BOOL}),
+    "not in": frozenset({AttrType.INT, AttrType.STRING, AttrType.TIME, AttrType.BOOL}),
     "is_a": frozenset({AttrType.STRING}),
     "exists": frozenset({AttrType.JSON}),
     "contains": frozenset({AttrType.JSON}),
@@ -60,6 +60,7 @@ _ANY_OPS = frozenset({"=", "like", "ilike", "in"})
 _TRUE_STRINGS = frozenset({"1", "t", "true", "y", "yes"})
 _FALSE_STRINGS = frozenset({"0", "f", "false", "n", "no"})
 _DIGITS = re.compile(r"^[0-9]+$")
+_SIGNED_DIGITS = re.compile(r"^-?[0-9]{1,19}$")
 #: Attributes that can never be ordered on even though §3.2 lists them (the secret is not stored).
 _UNORDERABLE = frozenset({"api_token"})
 
@@ -260,6 +261,16 @@ def _scalar_operand(kind: AttrType, op: str, value: object, *, nullable: bool) -
         if not isinstance(value, str):
             raise _operand_error(value, op)
         return parse_timestamp(value)
+    if kind is AttrType.INT:
+        # An integer, or one written as a string (the SDK's log poller sends ``"id", ">", "7"``).
+        number: int | None = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str) and _SIGNED_DIGITS.match(value.strip()):
+            number = int(value.strip())
+        if number is None or not -(2**63) < number < 2**63:
+            raise _operand_error(value, op)
+        return number
     if kind is AttrType.BOOL:
         if isinstance(value, bool):
             return value
@@ -449,7 +460,7 @@ def _orderable(resource: Resource, name: str) -> bool:
     attribute = resource.filterable.get(name)
     return (
         attribute is not None
-        and attribute.type in (AttrType.STRING, AttrType.TIME, AttrType.BOOL)
+        and attribute.type in (AttrType.STRING, AttrType.TIME, AttrType.BOOL, AttrType.INT)
         and name not in _UNORDERABLE
     )
 

@@ -20,6 +20,8 @@ class AttrType(Enum):
     TIME = "T"
     BOOL = "B"
     JSON = "J"
+    #: An integer (a log entry's ``id``); filters also take it as a string of digits.
+    INT = "I"
     OTHER = "O"
 
 
@@ -200,6 +202,30 @@ COMPUTED_PERMISSIONS = Resource(
         Attribute("perm_level", S, writable=False),
     ),
     default_order=(("user_uuid", "asc"), ("target_uuid", "asc")),
+)
+
+#: ``/arvados/v1/logs``: the audit log (``storage.audit``), read-only but for admins. Not in
+#: ``RESOURCES``: log entries are not objects of the graph (no links to them, no owner rules);
+#: ``services.logs`` decides who reads which.
+LOGS = Resource(
+    name="logs",
+    kind="arvados#log",
+    wrapper="log",
+    class_name="Log",
+    infix=uuids.LOG,
+    attributes=(
+        *_common(),
+        Attribute("id", AttrType.INT, writable=False),
+        Attribute("object_uuid", S, writable=False),
+        Attribute("object_owner_uuid", S, writable=False),
+        Attribute("object_kind", S, writable=False, computed=True),
+        Attribute("event_type", S, writable=False, searchable=True),
+        Attribute("event_at", T, writable=False),
+        Attribute("summary", S, writable=False, computed=True),
+        Attribute("request_id", S, writable=False),
+        Attribute("properties", J, writable=False),
+    ),
+    default_order=(("id", "desc"),),
 )
 
 RESOURCES: dict[str, Resource] = {

@@ -19,6 +19,8 @@ GROUP = "j7d0g"
 COLLECTION = "4zz18"
 LINK = "o0j2j"
 TOKEN = "gj3su"
+#: Audit log entries (served, but not objects of the graph: see ``services.logs``).
+LOG = "57u5n"
 
 #: Kinds Linkbase stores and serves.
 STORED_KINDS: dict[str, str] = {

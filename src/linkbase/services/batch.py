@@ -411,6 +411,7 @@ def _undo_some(access: Access, changes: list[transaction.Change]) -> int:
             else:
                 access.conn.execute(tables.links.update()
                                     .where(tables.links.c.uuid == item.uuid).values(**values))
+            transaction.note(access.conn, tables.links.name, item.uuid, current, values)
             if before.get("link_class") == "permission":
                 change.set_edge(item.uuid, before["tail_uuid"], before["head_uuid"],
                                 int(level_of_name(before["name"])))

@@ -144,9 +144,9 @@ def delete_objects(conn: Connection, change: ClosureChange, roots: Iterable[str]
     for infix in _DELETE_ORDER:
         table = _TABLE_BY_INFIX[infix]
         for chunk in _chunks(by_table.get(infix, [])):
-            if transaction.journaling(conn):
-                for row in conn.execute(sa.select(table).where(table.c.uuid.in_(chunk))):
-                    transaction.note(conn, table.name, row.uuid, dict(row._mapping), None)
+            # Every deleted row is noted as it was: for the audit log and the journal.
+            for row in conn.execute(sa.select(table).where(table.c.uuid.in_(chunk))):
+                transaction.note(conn, table.name, row.uuid, dict(row._mapping), None)
             conn.execute(table.delete().where(table.c.uuid.in_(chunk)))
     for chunk in _chunks(ordered):
         conn.execute(tables.entries.delete().where(tables.entries.c.object_uuid.in_(chunk)))

@@ -231,8 +231,9 @@ def insert_links(access: Access, prepared: PreparedLinks, *,
         if problem is not None:
             raise Rejected(index, problem)
     bulk.insert_links(access.conn, prepared.links)
+    transaction.note_bulk(access.conn, prepared.links)
     if transaction.journaling(access.conn):
         for row in prepared.links.rows:
             transaction.note(access.conn, tables.links.name, row[0], None,
-                             dict(zip(bulk.ROW_COLUMNS, row, strict=True)))
+                             dict(zip(bulk.ROW_COLUMNS, row, strict=True)), audit=False)
     return len(prepared.links.rows)

@@ -16,6 +16,10 @@ existing grant returned, a 422 name conflict); if the violation persists it beco
 :class:`ConflictError`. A value the database cannot store becomes an
 :class:`InvalidArgumentError`.
 
+**Audit.** Before a write transaction commits, the changes it noted are written to the audit
+log (``storage.audit``) with the caller, the request id and any reason given
+(``linkbase.request_context``): the log holds a change if and only if it was committed.
+
 **One snapshot per request.** A face may open :meth:`UnitOfWork.request_snapshot` around a
 request: the reads of that request (its authentication included) then share one read
 transaction, opened at the first read, instead of each opening and committing its own (on
@@ -43,8 +47,10 @@ from prometheus_client import Counter
 from linkbase import checkpoints
 from linkbase.domain.errors import ConflictError, InvalidArgumentError
 from linkbase.domain.uuids import WellKnown
+from linkbase.request_context import AUDIT_REASON, REQUEST_ID
 from linkbase.services.context import Caller, system_caller
 from linkbase.services.permissions import Access
+from linkbase.storage import audit
 from linkbase.storage.database import Database
 from linkbase.storage.errors import Failure, classify
 
@@ -174,6 +180,9 @@ class UnitOfWork:
                     result = fn(Access(conn, caller, self.wk), *args, **kwargs)
                     if writing:
                         checkpoints.reach("uow.before_commit")
+                        # The audit log, in this transaction, as part of committing it: its
+                        # ordering lock (storage.audit) is held only from here to the commit.
+                        audit.flush(conn, caller.uuid, REQUEST_ID.get(), AUDIT_REASON.get())
                     return result
             except Exception as error:  # classified below; anything unknown is re-raised
                 failure = classify(error)

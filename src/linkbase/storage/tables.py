@@ -210,3 +210,23 @@ reference_guard = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
 )
+
+#: The audit log (Arvados ``logs``): one row per row change, written by ``storage.audit`` in the
+#: same transaction as the change. ``id`` increases in commit order (``storage.audit``); the
+#: Arvados uuid is derived from it (``{cluster}-57u5n-{id, 15 digits}``), so it is not stored.
+#: ``owner_uuid`` is who made the change; ``properties`` holds ``old_attributes`` and
+#: ``new_attributes`` as stored (no secrets) and, where given, ``reason``.
+logs = sa.Table(
+    "logs",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("object_uuid", Reference, nullable=False),
+    sa.Column("object_owner_uuid", Reference, nullable=True),
+    sa.Column("event_type", sa.String(16), nullable=False),
+    sa.Column("event_at", Micros, nullable=False),
+    sa.Column("owner_uuid", Uuid, nullable=True),
+    sa.Column("request_id", sa.String(1024), nullable=True),
+    sa.Column("properties", JsonDoc, nullable=False),
+    sa.Index("ix_logs_object_uuid_id", "object_uuid", "id"),
+)

@@ -4,10 +4,15 @@ A fresh :class:`TransactionState` is attached as every transaction begins (an en
 ``storage.engine``), so nothing a previous transaction on the same pooled connection locked or
 recorded is ever mistaken for this one's.
 
+The record writers (``services.records``, ``services.deletion``, ``services.link_sets``) note
+every row they insert, update or delete, with the row as it was and as it is. Every such note
+goes to the **audit list**, which ``storage.audit`` writes to the ``logs`` table just before the
+transaction commits (so the log is written in the same transaction as the change); a set-based
+insert of many links is noted as one :class:`BulkLinks` and logged by one statement.
+
 The **change journal** is off by default. A use case that may have to undo committed work
 (``services.batch`` commits a long batch in short transactions and undoes them all if one item
-is refused) turns it on for its transactions; the record writers (``services.records``,
-``services.deletion``) then note every row they insert, update or delete, with the row as it was.
+is refused) turns it on for its transactions; notes then go to it as well.
 """
 
 from __future__ import annotations
@@ -30,6 +35,13 @@ class Change:
     after: dict[str, Any] | None
 
 
+@dataclass(frozen=True)
+class BulkLinks:
+    """Links inserted as one set (``storage.bulk.NewLinks``): logged by one statement."""
+
+    links: Any
+
+
 @dataclass
 class TransactionState:
     """Locks held and changes journaled by the current transaction."""
@@ -40,6 +52,8 @@ class TransactionState:
     guards: set[str] = field(default_factory=set)
     #: The change journal, when turned on (None: off).
     journal: list[Change] | None = None
+    #: Every change of this transaction, in order, for the audit log (``storage.audit``).
+    audit: list[Change | BulkLinks] = field(default_factory=list)
 
 
 def begin_transaction_state(conn: Connection, *, writing: bool) -> None:
@@ -69,13 +83,24 @@ def start_journal(conn: Connection) -> list[Change]:
 
 
 def journaling(conn: Connection) -> bool:
-    """Whether this transaction journals its changes (writers then fetch what they delete)."""
+    """Whether this transaction journals its changes for undoing them."""
     return state(conn).journal is not None
 
 
 def note(conn: Connection, table: str, uuid: str, before: dict[str, Any] | None,
-         after: dict[str, Any] | None) -> None:
-    """Journal one row change (nothing when the journal is off)."""
-    journal = state(conn).journal
-    if journal is not None:
-        journal.append(Change(table, uuid, before, after))
+         after: dict[str, Any] | None, *, audit: bool = True) -> None:
+    """Record one row change: in the audit list (unless ``audit`` is false: the change is
+    already there as part of a :class:`BulkLinks`) and in the journal when it is on."""
+    current = state(conn)
+    # Copies: callers go on to decorate the rows they return (a new token's secret).
+    change = Change(table, uuid, None if before is None else dict(before),
+                    None if after is None else dict(after))
+    if audit:
+        current.audit.append(change)
+    if current.journal is not None:
+        current.journal.append(change)
+
+
+def note_bulk(conn: Connection, links: Any) -> None:
+    """Record a set-based insert of links (``storage.bulk.NewLinks``) for the audit log."""
+    state(conn).audit.append(BulkLinks(links))

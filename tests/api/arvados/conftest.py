@@ -102,7 +102,7 @@ class Api:
 
 def table_snapshot(app: FastAPI) -> dict[str, str]:
     """A digest of every row of every table: equal snapshots mean nothing was written."""
-    return table_digest(app.state.services.db.engine)
+    return table_digest(app.state.services.db.engine, with_log=True)
 
 
 @pytest.fixture

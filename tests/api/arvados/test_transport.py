@@ -388,7 +388,9 @@ def test_discovery_document(api: Api) -> None:
     assert doc["parameters"]["alt"]["location"] == "query"
     assert "configs" not in doc["resources"]
     assert set(doc["resources"]) == {"links", "users", "groups", "collections",
-                                     "api_client_authorizations", "computed_permissions"}
+                                     "api_client_authorizations", "computed_permissions",
+                                     "logs"}
+    assert doc["websocketUrl"] == "ws://example.org:8123/websocket"
     assert set(doc["schemas"]) >= {
         "Link", "LinkList", "User", "UserList", "Group", "GroupList", "Collection",
         "CollectionList", "ApiClientAuthorization", "ApiClientAuthorizationList"}
@@ -402,6 +404,7 @@ def test_discovery_document(api: Api) -> None:
         "collections": {"list", "get", "create", "update", "delete"},
         "api_client_authorizations": {"create", "list", "get", "delete", "current"},
         "computed_permissions": {"list"},
+        "logs": {"list", "get", "delete"},
     }
     links = doc["resources"]["links"]["methods"]
     assert links["list"]["id"] == "arvados.links.list"

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from linkbase.domain.resources import COMPUTED_PERMISSIONS, RESOURCES, AttrType, Resource
+from linkbase.domain.resources import COMPUTED_PERMISSIONS, LOGS, RESOURCES, AttrType, Resource
 
 _JSON_TYPE = {
     AttrType.STRING: "string",
     AttrType.TIME: "datetime",
     AttrType.BOOL: "boolean",
     AttrType.JSON: "object",
+    AttrType.INT: "integer",
     AttrType.OTHER: "object",
 }
 
@@ -140,8 +141,21 @@ def _methods(resource: Resource) -> dict[str, Any]:
     return methods
 
 
+def _log_methods() -> dict[str, Any]:
+    r = LOGS
+    item = f"{r.name}/{{uuid}}"
+    return {
+        "list": _method(r, "list", "GET", r.name, dict(LIST_PARAMS), "LogList"),
+        "get": _method(r, "get", "GET", item, {**_UUID_PARAM, **SELECT_PARAM}, "Log",
+                       order=["uuid"]),
+        "delete": _method(r, "delete", "DELETE", item, dict(_UUID_PARAM), "Log",
+                          order=["uuid"]),
+    }
+
+
 def discovery_document(root_url: str, cluster_id: str) -> dict[str, Any]:
-    """The whole document; ``root_url`` ends with ``/``."""
+    """The whole document; ``root_url`` ends with ``/`` (``http`` or ``https``: the event bus
+    is then at ``ws``/``wss`` ``{root}websocket``)."""
     schemas: dict[str, Any] = {}
     resources: dict[str, Any] = {}
     for resource in RESOURCES.values():
@@ -155,6 +169,10 @@ def discovery_document(root_url: str, cluster_id: str) -> dict[str, Any]:
         "list": _method(computed, "list", "GET", computed.name, dict(LIST_PARAMS),
                         computed.class_name + "List"),
     }}
+    schemas[LOGS.class_name] = _schema(LOGS)
+    schemas[LOGS.class_name + "List"] = _list_schema(LOGS)
+    resources[LOGS.name] = {"methods": _log_methods()}
+    websocket = "ws" + root_url[len("http"):] if root_url.startswith("http") else root_url
     return {
         "kind": "discovery#restDescription",
         "discoveryVersion": "v1",
@@ -170,6 +188,7 @@ def discovery_document(root_url: str, cluster_id: str) -> dict[str, Any]:
         "basePath": "/arvados/v1/",
         "baseUrl": root_url + "arvados/v1/",
         "batchPath": "batch",
+        "websocketUrl": websocket + "websocket",
         "uuidPrefix": cluster_id,
         "maxItemsPerResponse": 1000,
         "parameters": {

@@ -9,7 +9,23 @@ from linkbase.domain.resources import Resource
 from linkbase.domain.timestamps import format_micros
 from linkbase.services.listing import ListPage
 
-_TIME_FIELDS = ("created_at", "modified_at", "expires_at")
+_TIME_FIELDS = ("created_at", "modified_at", "expires_at", "event_at")
+
+
+def _logged_attributes(value: Any) -> Any:
+    """A log entry's ``old_attributes``/``new_attributes`` with Arvados timestamps."""
+    if not isinstance(value, dict):
+        return value
+    return {k: format_micros(v) if k in _TIME_FIELDS and isinstance(v, int) else v
+            for k, v in value.items()}
+
+
+def log_properties(properties: Any) -> dict[str, Any]:
+    """A log entry's ``properties`` as the Arvados face shows them."""
+    if not isinstance(properties, dict):
+        return {}
+    return {k: _logged_attributes(v) if k in ("old_attributes", "new_attributes") else v
+            for k, v in properties.items()}
 
 
 def _computed(resource: Resource, row: dict[str, Any], name: str) -> Any:
@@ -23,6 +39,10 @@ def _computed(resource: Resource, row: dict[str, Any], name: str) -> Any:
         return f"{first} {last}".strip()
     if name == "api_token":
         return row.get("api_token")
+    if name == "object_kind":
+        return uuids.kind_of(row.get("object_uuid"))
+    if name == "summary":
+        return f"{row.get('event_type')} of {row.get('object_uuid')}"
     return None
 
 
@@ -45,6 +65,8 @@ def render_object(resource: Resource, row: dict[str, Any],
         value = _computed(resource, row, name) if computed else row.get(name)
         if name in _TIME_FIELDS:
             value = format_micros(value)
+        elif name == "properties" and resource.infix == uuids.LOG:
+            value = log_properties(value)
         elif name in ("properties", "prefs") and value is None:
             value = {}
         out[name] = value

@@ -29,8 +29,8 @@ from linkbase.domain.errors import (
 )
 from linkbase.domain.limits import MAX_STRING_LENGTH
 from linkbase.domain.query import ListQuery, build_list_query, parse_bool, parse_select
-from linkbase.domain.resources import COMPUTED_PERMISSIONS, RESOURCES, Resource
-from linkbase.services import computed_permissions, links, objects, tokens, users
+from linkbase.domain.resources import COMPUTED_PERMISSIONS, LOGS, RESOURCES, Resource
+from linkbase.services import computed_permissions, links, logs, objects, tokens, users
 from linkbase.services.context import Caller, Services
 from linkbase.services.listing import ListPage
 
@@ -186,6 +186,32 @@ def do_get_permissions(call: Call) -> dict[str, Any]:
     return render_list(RESOURCES["links"], page)
 
 
+def do_list_logs(call: Call) -> dict[str, Any]:
+    """``GET /arvados/v1/logs``: the audit entries the caller may read."""
+    query = _list_query(call)
+    page = logs.list_page(call.services, call.caller, query)
+    return render_list(call.resource, page, query.select)
+
+
+def do_get_log(call: Call) -> dict[str, Any]:
+    """``GET /arvados/v1/logs/{uuid}``."""
+    select = _select(call)
+    assert call.uuid is not None
+    return render_object(call.resource, logs.get(call.services, call.caller, call.uuid), select)
+
+
+def do_delete_log(call: Call) -> dict[str, Any]:
+    """``DELETE /arvados/v1/logs/{uuid}``: admins only."""
+    assert call.uuid is not None
+    return render_object(call.resource, logs.delete(call.services, call.caller, call.uuid))
+
+
+def do_write_log(call: Call) -> dict[str, Any]:
+    """Creating or updating a log entry: refused (the server writes the log)."""
+    logs.refuse_write(call.caller)
+    return {}  # pragma: no cover - refuse_write always raises
+
+
 def do_current_user(call: Call) -> dict[str, Any]:
     """The caller's own user record (inactive callers too)."""
     return render_object(RESOURCES["users"], users.current_user(call.services, call.caller))
@@ -211,6 +237,8 @@ def match_route(method: str, path: str) -> tuple[Resource, str | None, Handler] 
         if method == "GET":
             return COMPUTED_PERMISSIONS, None, do_list_computed_permissions
         return None
+    if parts and parts[0] == LOGS.name and len(parts) <= 2:
+        return _log_route(method, parts[1] if len(parts) == 2 else None)
     if not parts or parts[0] not in RESOURCES:
         return None
     resource = RESOURCES[parts[0]]
@@ -237,6 +265,32 @@ def match_route(method: str, path: str) -> tuple[Resource, str | None, Handler] 
     if method == "DELETE":
         return resource, target, do_delete
     return None
+
+
+def _log_route(method: str, target: str | None) -> tuple[Resource, str | None, Handler] | None:
+    if target is None:
+        handlers = {"GET": do_list_logs, "POST": do_write_log}
+    else:
+        handlers = {"GET": do_get_log, "PUT": do_write_log, "PATCH": do_write_log,
+                    "DELETE": do_delete_log}
+    handler = handlers.get(method)
+    return None if handler is None else (LOGS, target, handler)
+
+
+def scope_allows(scopes: tuple[str, ...], method: str, path: str) -> bool:
+    """Token scopes (spec §1.2): ``all``, an exact ``VERB /path`` or a ``VERB /prefix/``."""
+    if path == "/arvados/v1/api_client_authorizations/current" and method in ("GET", "HEAD"):
+        return True
+    verbs = {method, "GET"} if method == "HEAD" else {method}
+    for scope in scopes:
+        if scope == "all":
+            return True
+        verb, _, scoped = scope.partition(" ")
+        if verb not in verbs:
+            continue
+        if scoped == path or (scoped.endswith("/") and path.startswith(scoped)):
+            return True
+    return False
 
 
 class _Refused(Exception):

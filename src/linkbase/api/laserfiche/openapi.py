@@ -140,6 +140,26 @@ class AcceptedOperation(BaseModel):
     taskId: str
 
 
+class DeleteEntryWithAuditReason(BaseModel):
+    """Optional body of an entry delete: a configured reason and/or a comment, recorded in the
+    audit log."""
+
+    auditReasonId: int | None = None
+    comment: str | None = None
+
+
+class AuditReason(BaseModel):
+    id: int
+    name: str
+    auditEventType: str = "DeleteEntry"
+
+
+class AuditReasonCollectionResponse(BaseModel):
+    value: list[AuditReason]
+    odata_nextLink: str | None = Field(None, alias="@odata.nextLink")
+    odata_count: int | None = Field(None, alias="@odata.count")
+
+
 class Repository(BaseModel):
     id: str
     name: str
@@ -158,7 +178,7 @@ class TokenResponse(BaseModel):
 
 #: Models referenced by request bodies (added to the description's components).
 REQUEST_MODELS: tuple[type[BaseModel], ...] = (SetLinksRequest, LinkToUpdate, CreateEntryRequest,
-                                              PatchEntryRequest)
+                                              PatchEntryRequest, DeleteEntryWithAuditReason)
 
 
 def _path(name: str, description: str, integer: bool = False) -> dict[str, Any]:
@@ -255,8 +275,16 @@ def route_docs(method: str, path: str) -> dict[str, Any]:
         ("DELETE", "/v2/Repositories/{repositoryId}/Entries/{entryId}"): {
             "summary": "Delete an entry (and everything in a folder)",
             "status_code": 202,
-            "responses": {202: {"model": AcceptedOperation}, **_errors(401, 403, 404)},
-            "openapi_extra": {"parameters": [REPOSITORY, ENTRY], "security": auth},
+            "responses": {202: {"model": AcceptedOperation}, **_errors(400, 401, 403, 404)},
+            "openapi_extra": {"parameters": [REPOSITORY, ENTRY], "security": auth,
+                              "requestBody": {**_body(DeleteEntryWithAuditReason),
+                                              "required": False}},
+        },
+        ("GET", "/v2/Repositories/{repositoryId}/AuditReasons"): {
+            "summary": "List the audit reasons (LINKBASE_AUDIT_REASONS; none by default)",
+            "responses": {200: {"model": AuditReasonCollectionResponse},
+                          **_errors(400, 401, 404)},
+            "openapi_extra": {"parameters": [REPOSITORY, *ODATA], "security": auth},
         },
         ("GET", "/v2/Repositories/{repositoryId}/Entries/{entryId}/Folder/Children"): {
             "summary": "List the entries of a folder you can read",

@@ -33,6 +33,8 @@ from linkbase.domain.errors import (
     PayloadTooLargeError,
     UnauthenticatedError,
 )
+from linkbase.request_context import AUDIT_REASON
+from linkbase.services import audit_reasons
 from linkbase.services import entries as entry_service
 from linkbase.services import laserfiche_links as link_service
 from linkbase.services import link_definitions as definition_service
@@ -329,10 +331,39 @@ def _create_child(ctx: Ctx) -> Response:
 def _delete_entry(ctx: Ctx) -> Response:
     repository_id = ctx.param("repositoryId")
     entry_id = _int_param(ctx.param("entryId"), "entry id")
+    reason_id: int | None = None
+    comment: str | None = None
     if ctx.body.strip():
-        bodies.model(bodies.parse(ctx.body), ("auditReasonId", "comment"), "The request body")
-    task_id = entry_service.remove_entry(ctx.services, ctx.user, repository_id, entry_id)
+        data = bodies.model(bodies.parse(ctx.body), ("auditReasonId", "comment"),
+                            "The request body")
+        if data.get("auditReasonId") is not None:
+            reason_id = bodies.int32(data["auditReasonId"], "auditReasonId")
+        if data.get("comment") is not None:
+            if not isinstance(data["comment"], str):
+                raise InvalidArgumentError("comment must be a string")
+            comment = data["comment"]
+    reason = audit_reasons.for_delete(ctx.services, reason_id, comment)
+    token = AUDIT_REASON.set(reason)  # recorded in the log entries of what is deleted
+    try:
+        task_id = entry_service.remove_entry(ctx.services, ctx.user, repository_id, entry_id)
+    finally:
+        AUDIT_REASON.reset(token)
     return _json({"taskId": task_id}, status=202)
+
+
+def _audit_reasons(ctx: Ctx) -> Response:
+    repository_id = ctx.param("repositoryId")
+    query = _odata(ctx, schemas.AUDIT_REASON_PROPERTIES, schemas.AUDIT_REASON_PROPERTIES,
+                   DEFINITIONS_PAGE)
+    items = audit_reasons.for_repository(ctx.services, ctx.user, repository_id)
+    page, total, more = odata.page_in_memory(items, query)
+    return _json_collection(ctx, query, page, total, more)
+
+
+def _json_collection(ctx: Ctx, query: odata.ODataQuery, page: list[dict[str, Any]],
+                     total: int | None, more: bool) -> Response:
+    return _collection(ctx, query, [odata.select_fields(i, query.select) for i in page],
+                       total, more)
 
 
 # -- links ---------------------------------------------------------------------------------
@@ -415,6 +446,7 @@ _ROUTES: tuple[tuple[str, str, Impl, bool], ...] = (
     ("GET", f"{_REPO}/Entries/{{entryId}}", _get_entry, True),
     ("PATCH", f"{_REPO}/Entries/{{entryId}}", _update_entry, True),
     ("DELETE", f"{_REPO}/Entries/{{entryId}}", _delete_entry, True),
+    ("GET", f"{_REPO}/AuditReasons", _audit_reasons, True),
     ("GET", f"{_REPO}/Entries/{{entryId}}/Folder/Children", _children, True),
     ("POST", f"{_REPO}/Entries/{{entryId}}/Folder/Children", _create_child, True),
     ("GET", f"{_REPO}/Entries/{{entryId}}/Links", _list_links, True),

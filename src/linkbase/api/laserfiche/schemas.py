@@ -44,6 +44,8 @@ LINK_ORDER_KEYS = {
     "linkDefinitionId": "definition_id", "linkDefinitionDescription": "description",
 }
 DEFINITION_PROPERTIES = ("id", "sourceLabel", "targetLabel", "description")
+#: An audit reason (``GET .../AuditReasons``).
+AUDIT_REASON_PROPERTIES = ("id", "name", "auditEventType")
 
 
 def iso_time(micros: int | None) -> str | None:

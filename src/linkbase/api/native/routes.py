@@ -12,6 +12,7 @@ _MODULES = (
     "linkbase.api.native.admin",
     "linkbase.api.native.graph",
     "linkbase.api.native.objects",
+    "linkbase.api.native.changes",
 )
 
 
