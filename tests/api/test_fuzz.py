@@ -44,6 +44,9 @@ SHORT_RUN = 1500
 LONG_RUN = int(os.environ.get("LINKBASE_FUZZ_REQUESTS", "10000"))
 #: Routes that are not part of any face (documentation, the UI page, health and metrics).
 _NOT_A_FACE = ("/docs", "/redoc", "/openapi.json", "/ui", "/_health", "/metrics", "/")
+#: Streams that never end by design (Server-Sent Events): a fuzzed request would wait on them
+#: forever. Their bad input is tested in tests/api/native/test_changes.py.
+_ENDLESS = ("/linkbase/v1/changes/stream",)
 ADMIN_LISTS = ("/arvados/v1/links", "/arvados/v1/groups", "/v2/Repositories/r-default/"
                "Entries/1/Folder/Children", "/linkbase/v1/link_definitions")
 
@@ -115,7 +118,8 @@ def routes_of(face: str) -> list[tuple[str, str]]:
     app = create_app(Settings(database_url="sqlite://"))
     routes = [(m, p) for m, p in api_routes(app)
               if "{rest:path}" not in p and p not in ("/v1", "/v2", "/LFRepositoryAPI")
-              and not p.startswith(_NOT_A_FACE[:-1]) and p != "/" and face_of(p) == face]
+              and not p.startswith(_NOT_A_FACE[:-1]) and p != "/" and p not in _ENDLESS
+              and face_of(p) == face]
     app.state.services.db.dispose()
     return routes
 
