@@ -183,14 +183,18 @@ def test_linkbase_watch_prints_changes_as_they_happen(server: ServerHandle,
             cli_command("-s", "watch", "--filters", '[["event_type", "=", "create"]]'),
             env=server.cli_env(alice), stdout=sink, stderr=subprocess.STDOUT)
     try:
-        time.sleep(2.0)  # the watcher connects from "now"
-        uuid = _create(server, alice, "watched")
-        deadline = time.monotonic() + 15
-        while uuid not in out.read_text() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        line = next(x for x in out.read_text().splitlines() if uuid in x)
-        cursor, event_type, object_uuid = line.split()
-        assert (event_type, object_uuid) == ("create", uuid) and cursor.isdigit()
+        # The watcher starts "from now", once its process is up and connected, which takes a
+        # while on a busy machine: create until one of the creations shows up.
+        created: list[str] = []
+        seen: list[str] = []
+        deadline = time.monotonic() + 60
+        while not seen and time.monotonic() < deadline:
+            created.append(_create(server, alice, f"watched {len(created)}"))
+            time.sleep(0.5)
+            seen = [x for x in out.read_text().splitlines() if any(u in x for u in created)]
+        assert seen, out.read_text()
+        cursor, event_type, object_uuid = seen[0].split()
+        assert event_type == "create" and object_uuid in created and cursor.isdigit()
     finally:
         watcher.terminate()
         watcher.wait(timeout=10)
