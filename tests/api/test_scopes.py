@@ -120,7 +120,8 @@ def test_a_token_scoped_elsewhere_is_refused(world: World, method: str, path: st
     token = world.token("GET /arvados/v1/nothing", "POST /linkbase/v1/nothing/")
     before = table_snapshot(world.app)
     # Well-formed query parameters: a malformed request is refused (422) before its token is.
-    params = {"uuid": ARVADOS_UUID, "from": ARVADOS_UUID, "to": ARVADOS_UUID}
+    params = {"uuid": ARVADOS_UUID, "from": ARVADOS_UUID, "to": ARVADOS_UUID,
+              "before": "2000-01-01T00:00:00Z"}
     resp = world.api.call(method, path, token=token, json={}, params=params)
     assert_face_error(path, resp, 403)
     assert table_snapshot(world.app) == before
