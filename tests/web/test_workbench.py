@@ -104,6 +104,9 @@ def page(site: Site, browser: Any, request: pytest.FixtureRequest) -> Iterator[A
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
     tab.set_default_timeout(10_000)
+    # Assertions wait as long as actions: on a CI machine running two test workers a page's
+    # first API calls can take longer than Playwright's 5 s default (seen once in a full run).
+    playwright_api.expect.set_options(timeout=10_000)
     yield tab
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
