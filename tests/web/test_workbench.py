@@ -321,6 +321,29 @@ def test_star_and_tag(page: Any, site: Site) -> None:
     expect(tags).not_to_contain_text("checked")
 
 
+def test_a_late_page_does_not_replace_the_page_shown_after_it(page: Any, site: Site) -> None:
+    """Two routes overlap (sign-in's first route and a hashchange, or two quick clicks): the
+    first page's answer is held back until the second page is shown, and must not replace it."""
+    agenda = site.entry_of("2024-03 Agenda.pdf")
+    minutes = site.entry_of("2024-03 Minutes.pdf")
+    minutes_uuid = site.uuid_of("collections", "2024-03 Minutes.pdf")
+    sign_in(page, site, "bob")
+    held: list[Any] = []
+    page.route(f"**/linkbase/v1/entries/r-default/{agenda}", lambda route: held.append(route))
+    page.goto(f"{site.server.url}/ui/#/e/r-default/{agenda}")
+    page.wait_for_function("document.querySelector('main').getAttribute('aria-busy') === 'true'")
+    page.wait_for_timeout(100)
+    assert len(held) == 1
+    open_object(page, site, minutes_uuid)
+    page.get_by_role("tab", name="Assign links").click()
+    expect(page.locator("#assign-title")).to_have_text(f"Assign links of entry {minutes}")
+    held[0].continue_()
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(300)
+    expect(page.locator("h1")).to_contain_text("2024-03 Minutes.pdf")
+    expect(page.locator("#assign-title")).to_have_text(f"Assign links of entry {minutes}")
+
+
 # -- Laserfiche Assign Links ------------------------------------------------------------------
 
 

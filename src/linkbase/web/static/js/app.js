@@ -182,10 +182,10 @@ async function renderTree() {
 
 // -- pages ---------------------------------------------------------------------------------
 
-async function home() {
+async function home(view) {
   const error = errorSlot();
   const list = h("ul", { class: "cards" });
-  main.replaceChildren(h("h1", {}, "Favourites"), error, list);
+  view.replaceChildren(h("h1", {}, "Favourites"), error, list);
   await guarded(error, async () => {
     const stars = await arv.list("links", { filters: [["link_class", "=", "star"], ["tail_uuid", "=", state.me.uuid]], limit: 50 });
     const described = await native.describe(stars.items.map((s) => s.head_uuid));
@@ -197,25 +197,33 @@ async function home() {
   });
 }
 
-async function entryPage(repository, entryId) {
+async function entryPage(view, repository, entryId) {
   const error = errorSlot();
-  main.replaceChildren(error);
+  view.replaceChildren(error);
   const summary = await guarded(error, () => native.entry(repository, entryId));
-  if (summary) await objectPage(main, summary.uuid, summary);
+  if (summary) await objectPage(view, summary.uuid, summary);
 }
+
+// Every route renders into its own view. Routes overlap (sign-in's first route and a
+// hashchange, or two quick clicks): a page whose requests answer late then fills a view that
+// is no longer shown, instead of replacing the page the user has moved on to.
+let shownRoute = 0;
 
 export async function route() {
   if (!state.me) return;
+  const mine = ++shownRoute;
   const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  const view = h("div", { class: "view" });
+  main.replaceChildren(view);
   main.setAttribute("aria-busy", "true");
   try {
-    if (parts[0] === "o" && parts[1]) await objectPage(main, parts[1]);
-    else if (parts[0] === "e" && parts[1] && parts[2]) await entryPage(parts[1], Number(parts[2]));
-    else await home();
+    if (parts[0] === "o" && parts[1]) await objectPage(view, parts[1]);
+    else if (parts[0] === "e" && parts[1] && parts[2]) await entryPage(view, parts[1], Number(parts[2]));
+    else await home(view);
   } finally {
-    main.removeAttribute("aria-busy");
+    if (mine === shownRoute) main.removeAttribute("aria-busy");
   }
-  document.getElementById("main").focus({ preventScroll: true });
+  if (mine === shownRoute) main.focus({ preventScroll: true });
 }
 
 async function start() {

@@ -190,9 +190,9 @@ function tabs(definitions) {
   return h("div", {}, bar, panels);
 }
 
-export async function objectPage(main, uuid, knownSummary) {
+export async function objectPage(view, uuid, knownSummary) {
   const error = errorSlot();
-  main.replaceChildren(error);
+  view.replaceChildren(error);
   const infix = infixOf(uuid);
   const summary = knownSummary || await guarded(error, () => native.summary(uuid));
   if (!summary) return;
@@ -205,7 +205,7 @@ export async function objectPage(main, uuid, knownSummary) {
   const actions = h("div", { class: "actions" }, await starButton(uuid));
   if (canWrite && EDITABLE.has(resource)) {
     actions.append(h("button", { type: "button", class: "secondary", id: "edit", onclick: () =>
-      editDialog(resource, wrapper, record, () => objectPage(main, uuid)) }, "Edit"));
+      editDialog(resource, wrapper, record, () => objectPage(view, uuid)) }, "Edit"));
   }
   if (canWrite && resource && resource !== "users") {
     actions.append(h("button", { type: "button", class: "danger", id: "delete", onclick: async () => {
@@ -228,7 +228,7 @@ export async function objectPage(main, uuid, knownSummary) {
   if (summary.entry) views.push(["assign", "Assign links", () => assignLinks(summary, canWrite)]);
   views.push(["sharing", "Sharing", () => sharing(summary)]);
   views.push(["graph", "Graph", () => graphView(uuid)]);
-  main.replaceChildren(
+  view.replaceChildren(
     breadcrumbs(summary),
     h("header", { class: "object-header" },
       h("h1", {}, h("span", { class: `badge kind-${kindLabel(summary)}` }, kindLabel(summary)), " ", displayName(summary, uuid)),
