@@ -95,3 +95,28 @@ def test_oversized_headers_are_refused_with_an_answer(server: ServerHandle) -> N
                      + b"a" * (1024 * 1024) + b"\r\n\r\n")
         answer = sock.recv(4096)
     assert answer.startswith(b"HTTP/1.1 431"), answer[:100]
+
+
+@pytest.mark.parametrize("path", ["/linkbase/v1/repositories", "/arvados/v1/links",
+                                  "/v2/Repositories/r-default/Entries/1/Links"])
+def test_a_request_after_an_early_answer_to_a_large_body_is_answered(
+        server: ServerHandle, path: str) -> None:
+    """A request refused before its body is read (a wrong token, a method the route does not
+    take) is answered while the body is still arriving; the rest of that body is not the next
+    request's headers, so the next request on the connection gets its own answer (it got a
+    431 or a closed connection when the body was larger than the header limit)."""
+    body = b'{"name": "' + b"x" * 900_000 + b'"}'
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
+    try:
+        for _ in range(3):
+            conn.request("POST", path, body=body, headers={
+                "Authorization": "Bearer garbage", "Content-Type": "application/json"})
+            resp = conn.getresponse()
+            assert resp.status in (401, 405), (resp.status, resp.read()[:200])
+            assert resp.getheader("connection", "").lower() != "close"
+            resp.read()
+        conn.request("GET", "/_health/ping")
+        resp = conn.getresponse()
+        assert (resp.status, resp.read()) == (200, b'{"health":"OK"}')
+    finally:
+        conn.close()

@@ -7,7 +7,8 @@ protocol is uvicorn's httptools protocol with three more rules:
 
 * the request line and headers must arrive within ``header_timeout_seconds`` of the connection
   opening (or of the first byte of a later request on a kept-alive connection);
-* the body must arrive within ``body_timeout_seconds`` of the headers;
+* the body must arrive within ``body_timeout_seconds`` of the headers, even when the answer
+  went out before it (a request refused on its token or route);
 * the headers must fit in ``max_header_bytes``.
 
 Past a deadline the connection is closed (nothing useful can be said to a client that is not
@@ -118,16 +119,18 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
-        self._disarm()
-        super().on_message_complete()
-
-    def on_response_complete(self) -> None:
-        # Between requests uvicorn's keep-alive timeout applies; the header deadline starts
-        # with the next request's first byte.
+        # The request has arrived whole: what follows is the next request's headers. This is
+        # decided here, not when the response completes: an answer may go out before the
+        # body is in (a refused token, an unknown route), and the rest of that body must not
+        # be counted against the next request's header limit or deadline.
         self._disarm()
         self._in_headers = True
         self._header_bytes = 0
-        super().on_response_complete()
+        super().on_message_complete()
+
+    # The response's completion changes none of the limits: between requests uvicorn's
+    # keep-alive timeout applies, the header deadline starts with the next request's first
+    # byte, and a body still arriving after an early answer keeps its deadline.
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
