@@ -234,9 +234,18 @@ def bodies(draw: st.DrawFn, face: str, path: str, known: Known) -> tuple[bytes |
             st.fixed_dictionaries({"repository_id": st.sampled_from(["r-default", "x"]),
                                    "parent_entry_id": entry, "name": TEXT,
                                    "properties": ANY_JSON}))
-    kind = draw(st.sampled_from(["none", "json", "json", "json", "raw", "form", "trailing"]))
+    kind = draw(st.sampled_from(["none", "json", "json", "json", "raw", "form", "trailing",
+                                 "large"]))
     if kind == "none":
         return None, ""
+    if kind == "large":
+        # Larger than the header limit and the server's read buffer, within the body limit
+        # or over it: often answered (a refused token, a wrong verb) before it has all
+        # arrived, and the connection must go on serving the next request.
+        size = draw(st.sampled_from([200_000, 900_000, 2_000_000]))
+        value = draw(st.one_of(shaped, st.just({})))
+        large = {**value, "name": "x" * size} if isinstance(value, dict) else {"name": "x" * size}
+        return _dumps(large).encode("utf-8", "surrogatepass"), "application/json"
     if kind == "raw":
         return draw(st.binary(max_size=64)), draw(st.sampled_from(
             ["application/json", "text/plain", "", "application/x-www-form-urlencoded"]))
