@@ -48,6 +48,7 @@ from linkbase.domain.resources import RESOURCE_BY_INFIX, Resource
 from linkbase.domain.uuids import WellKnown
 from linkbase.services.context import Caller
 from linkbase.storage import locks, tables
+from linkbase.storage.driver_queries import DriverQuery
 from linkbase.storage.transaction import is_writing
 
 TABLE_BY_RESOURCE: dict[str, sa.Table] = {
@@ -215,6 +216,13 @@ def _closure_stmt(flagged_users: bool) -> sa.Select[Any] | sa.CompoundSelect[Any
     return sa.union_all(targets, users)
 
 
+#: The two reads of every permission check, run on the driver's cursor (a check spent most of
+#: its time in SQLAlchemy's execution of them: ``storage/driver_queries.py``).
+_EDGES = DriverQuery(_edges_stmt)
+_CLOSURE = {users: DriverQuery(functools.partial(_closure_stmt, users))
+            for users in (False, True)}
+
+
 def _merge(reach: Reach, target: str, level: int, flag: bool) -> None:
     """Aggregate a walk into ``MP``: the max of levels and the OR of flags, independently."""
     old_level, old_flag = reach.get(target, (0, False))
@@ -310,7 +318,7 @@ class Access:
         conn = self.conn
         reach: dict[str, Reach] = {p: {p: (3, True)} for p in principals}
         heads: dict[str, list[tuple[str, int]]] = {}
-        for tail, head, level in conn.execute(_edges_stmt(), {"lb_ps": sorted(principals)}):
+        for tail, head, level in _EDGES.rows(conn, {"lb_ps": sorted(principals)}):
             level = int(level)
             if uuids.infix_of(head) == uuids.GROUP:
                 heads.setdefault(head, []).append((tail, level))
@@ -321,7 +329,7 @@ class Access:
             return reach
         params = {"lb_gs": sorted(heads), "lb_ts": sorted(targets) or [""]}
         found: set[str] = set()
-        for group, target, level, flag in conn.execute(_closure_stmt(users), params):
+        for group, target, level, flag in _CLOSURE[users].rows(conn, params):
             found.add(target)
             for tail, edge_level in heads[group]:
                 _merge(reach[tail], target, min(edge_level, int(level)), bool(flag))
@@ -331,7 +339,7 @@ class Access:
             candidates = {t for t in found - targets if uuids.infix_of(t) == uuids.USER}
             if candidates:
                 params["lb_ts"] = sorted(candidates)
-                for group, target, level, flag in conn.execute(_closure_stmt(False), params):
+                for group, target, level, flag in _CLOSURE[False].rows(conn, params):
                     for tail, edge_level in heads[group]:
                         _merge(reach[tail], target, min(edge_level, int(level)), bool(flag))
         return reach

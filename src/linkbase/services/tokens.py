@@ -34,6 +34,7 @@ from linkbase.services.permissions import Access
 from linkbase.services.records import fetch_record, insert_record
 from linkbase.services.validation import clean_attrs
 from linkbase.storage import tables
+from linkbase.storage.driver_queries import DriverQuery
 
 _tokens = tables.api_client_authorizations
 _SCOPE_RE = re.compile(r"^(GET|POST|PUT|PATCH|DELETE|HEAD) /\S*$")
@@ -297,10 +298,10 @@ def authenticate(conn: Connection, wk: WellKnown, presented: str,
         if user is None:
             return None
         return _caller(user, wk.system_root_token, secret, ("all",))
-    row = conn.execute(_TOKEN_AND_USER, {"digest": digest(secret)}).first()
-    if row is None:
+    rows = _TOKEN_AND_USER.mappings(conn, {"digest": digest(secret)})
+    if not rows:
         return None
-    found = row._mapping
+    found = rows[0]
     if token_uuid is not None and token_uuid != found["token_uuid"]:
         return None
     if found["token_expires_at"] is not None and found["token_expires_at"] <= now_micros():
@@ -310,10 +311,10 @@ def authenticate(conn: Connection, wk: WellKnown, presented: str,
 
 
 #: Token resolution is on every request's path: one indexed lookup that joins the token to its
-#: user, built once so each request only binds the digest (no statement construction, and the
-#: compiled form comes from SQLAlchemy's cache). Nothing is cached across requests, so a revoked
-#: or expired token is refused by the very next request, in every process.
-_TOKEN_AND_USER = (
+#: user, compiled once and run on the driver's cursor (``storage/driver_queries.py``), so each
+#: request only binds the digest. Nothing is cached across requests, so a revoked or expired
+#: token is refused by the very next request, in every process.
+_TOKEN_AND_USER = DriverQuery(lambda: (
     sa.select(
         _tokens.c.uuid.label("token_uuid"),
         _tokens.c.expires_at.label("token_expires_at"),
@@ -322,7 +323,7 @@ _TOKEN_AND_USER = (
     )
     .join(tables.users, tables.users.c.uuid == _tokens.c.owner_uuid)
     .where(_tokens.c.token_digest == sa.bindparam("digest"))
-)
+))
 
 
 def _caller(user: dict[str, Any], token_uuid: str, secret: str,
