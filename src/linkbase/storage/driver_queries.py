@@ -135,6 +135,21 @@ class DriverQuery:
                          processors)
 
 
+def run_statement(conn: Connection, sql: str) -> None:
+    """Run a statement without parameters or rows (``BEGIN``) on ``conn``'s DBAPI connection,
+    failing as ``conn.exec_driver_sql`` would (a quarter of the cost of beginning a read
+    transaction on SQLite was ``exec_driver_sql``'s machinery)."""
+    dbapi_connection = conn.connection.dbapi_connection
+    assert dbapi_connection is not None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(sql)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        _raise_as_sqlalchemy(conn, conn.dialect, sql, (), exc, cursor)
+    finally:
+        cursor.close()
+
+
 def _padded(items: Sequence[Any]) -> Sequence[Any]:
     """``items`` lengthened to a power of two by repeating its last item (``x IN (a, b, b)``
     is ``x IN (a, b)``), so a statement is compiled for a handful of lengths, not each."""

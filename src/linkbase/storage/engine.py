@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
 from linkbase.domain.errors import ConfigurationError
+from linkbase.storage.driver_queries import run_statement
 from linkbase.storage.transaction import begin_transaction_state
 
 
@@ -121,9 +122,9 @@ def _install_sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         if conn.get_execution_options().get("linkbase_read_only"):
-            conn.exec_driver_sql("BEGIN")
+            run_statement(conn, "BEGIN")
         else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            run_statement(conn, "BEGIN IMMEDIATE")
 
 
 def _install_postgresql_settings(engine: Engine) -> None:
