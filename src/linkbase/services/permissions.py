@@ -193,34 +193,50 @@ Reach = dict[str, tuple[int, bool]]
 """``MP(P, T)`` for some targets T of one principal P: ``(level, traverse_owned)``."""
 
 
-@functools.cache
-def _edges_stmt() -> sa.Select[Any]:
-    """The positive out-edges of the principals ``lb_ps``."""
-    return sa.select(_pe.c.tail_uuid, _pe.c.head_uuid, _pe.c.level).where(
-        _pe.c.tail_uuid.in_(sa.bindparam("lb_ps", expanding=True)), _pe.c.level > 0)
+#: The arms of :func:`_reach_stmt`, in its first column.
+_EDGE, _TARGET, _FLAGGED_USER = 0, 1, 2
 
 
 @functools.cache
-def _closure_stmt(flagged_users: bool) -> sa.Select[Any] | sa.CompoundSelect[Any]:
-    """Group closure rows of the groups ``lb_gs`` for the targets ``lb_ts`` (and, with
-    ``flagged_users``, every user row with the traverse flag: the ``USERS`` candidates). Two
-    arms, each an index range: one OR would make SQLite scan every row of the groups."""
-    columns = (_gc.c.group_uuid, _gc.c.target_uuid, _gc.c.level, _gc.c.traverse_owned)
-    groups = _gc.c.group_uuid.in_(sa.bindparam("lb_gs", expanding=True))
-    targets = sa.select(*columns).where(
-        groups, _gc.c.target_uuid.in_(sa.bindparam("lb_ts", expanding=True)))
-    if not flagged_users:
-        return targets
-    users = sa.select(*columns).where(groups, _gc.c.target_is_user == sa.true(),
-                                      _gc.c.traverse_owned == sa.true())
-    return sa.union_all(targets, users)
+def _reach_stmt(flagged_users: bool) -> sa.CompoundSelect[Any]:
+    """A check's one statement, rows ``(arm, tail, target, edge level, closure level, flag)``:
+    the positive out-edges of the principals ``lb_ps`` (arm ``_EDGE``, closure level and flag
+    unused) and, through each of those edges whose head is a group, that group's closure rows
+    for the targets ``lb_ts`` (``_TARGET``) and, with ``flagged_users``, for every user it
+    reaches with the traverse flag (``_FLAGGED_USER``: the ``USERS`` candidates). Each arm is
+    an index range; one round trip instead of two (edges, then closure) matters most on
+    PostgreSQL."""
+    principals = _pe.c.tail_uuid.in_(sa.bindparam("lb_ps", expanding=True))
+    positive = _pe.c.level > 0
+    edges = sa.select(sa.literal_column(str(_EDGE)), _pe.c.tail_uuid, _pe.c.head_uuid,
+                      _pe.c.level, _pe.c.level, sa.false()).where(principals, positive)
+    through = _pe.join(_gc, _gc.c.group_uuid == _pe.c.head_uuid)
+
+    def closure_arm(arm: int, *where: ColumnElement[bool]) -> sa.Select[Any]:
+        return sa.select(sa.literal_column(str(arm)), _pe.c.tail_uuid, _gc.c.target_uuid,
+                         _pe.c.level, _gc.c.level, _gc.c.traverse_owned
+                         ).select_from(through).where(principals, positive, *where)
+
+    arms = [edges, closure_arm(_TARGET, _gc.c.target_uuid.in_(
+        sa.bindparam("lb_ts", expanding=True)))]
+    if flagged_users:
+        arms.append(closure_arm(_FLAGGED_USER, _gc.c.target_is_user == sa.true(),
+                                _gc.c.traverse_owned == sa.true()))
+    return sa.union_all(*arms)
 
 
-#: The two reads of every permission check, run on the driver's cursor (a check spent most of
-#: its time in SQLAlchemy's execution of them: ``storage/driver_queries.py``).
-_EDGES = DriverQuery(_edges_stmt)
-_CLOSURE = {users: DriverQuery(functools.partial(_closure_stmt, users))
-            for users in (False, True)}
+@functools.cache
+def _closure_stmt() -> sa.Select[Any]:
+    """Group closure rows of the groups ``lb_gs`` for the targets ``lb_ts``."""
+    return sa.select(_gc.c.group_uuid, _gc.c.target_uuid, _gc.c.level, _gc.c.traverse_owned
+                     ).where(_gc.c.group_uuid.in_(sa.bindparam("lb_gs", expanding=True)),
+                             _gc.c.target_uuid.in_(sa.bindparam("lb_ts", expanding=True)))
+
+
+#: The reads of a permission check, run on the driver's cursor (a check spent most of its time
+#: in SQLAlchemy's execution of them: ``storage/driver_queries.py``).
+_REACH = {users: DriverQuery(functools.partial(_reach_stmt, users)) for users in (False, True)}
+_CLOSURE = DriverQuery(_closure_stmt)
 
 
 def _merge(reach: Reach, target: str, level: int, flag: bool) -> None:
@@ -314,34 +330,33 @@ class Access:
         """``MP(P, T)`` for each principal P and the targets T (and, with ``users``, the users
         P reaches with the traverse flag), from P's out-edges and the group closure: a walk
         from P is one out-edge ``P -> H`` then, if H is a group, a group walk from H (see the
-        module docstring). Two indexed queries whatever the size of the graph."""
+        module docstring). One indexed query whatever the size of the graph (a second one
+        when P may act as other users)."""
         conn = self.conn
         reach: dict[str, Reach] = {p: {p: (3, True)} for p in principals}
         heads: dict[str, list[tuple[str, int]]] = {}
-        for tail, head, level in _EDGES.rows(conn, {"lb_ps": sorted(principals)}):
-            level = int(level)
-            if uuids.infix_of(head) == uuids.GROUP:
-                heads.setdefault(head, []).append((tail, level))
-            elif head in targets or (users and uuids.infix_of(head) == uuids.USER):
-                flag = level == 3 and uuids.infix_of(head) == uuids.USER
-                _merge(reach[tail], head, level, flag)
-        if not heads:
-            return reach
-        params = {"lb_gs": sorted(heads), "lb_ts": sorted(targets) or [""]}
-        found: set[str] = set()
-        for group, target, level, flag in _CLOSURE[users].rows(conn, params):
-            found.add(target)
-            for tail, edge_level in heads[group]:
-                _merge(reach[tail], target, min(edge_level, int(level)), bool(flag))
-        if users:
+        candidates: set[str] = set()
+        params = {"lb_ps": sorted(principals), "lb_ts": sorted(targets) or [""]}
+        for arm, tail, target, edge_level, level, flag in _REACH[users].rows(conn, params):
+            edge_level = int(edge_level)
+            if arm == _EDGE:
+                if uuids.infix_of(target) == uuids.GROUP:
+                    # Reached through the group's closure rows (its reflexive row included).
+                    heads.setdefault(target, []).append((tail, edge_level))
+                elif target in targets or (users and uuids.infix_of(target) == uuids.USER):
+                    flag = edge_level == 3 and uuids.infix_of(target) == uuids.USER
+                    _merge(reach[tail], target, edge_level, flag)
+                continue
+            if arm == _FLAGGED_USER and target not in targets:
+                candidates.add(target)
+            _merge(reach[tail], target, min(edge_level, int(level)), bool(flag))
+        if candidates:
             # A flagged row makes a user a candidate; its level is the max over *every* row
             # to it, flagged or not: fetch the rest for the candidates.
-            candidates = {t for t in found - targets if uuids.infix_of(t) == uuids.USER}
-            if candidates:
-                params["lb_ts"] = sorted(candidates)
-                for group, target, level, flag in _CLOSURE[False].rows(conn, params):
-                    for tail, edge_level in heads[group]:
-                        _merge(reach[tail], target, min(edge_level, int(level)), bool(flag))
+            params = {"lb_gs": sorted(heads), "lb_ts": sorted(candidates)}
+            for group, target, level, flag in _CLOSURE.rows(conn, params):
+                for tail, edge_level in heads[group]:
+                    _merge(reach[tail], target, min(edge_level, int(level)), bool(flag))
         return reach
 
     def level_on(self, uuid: str, owner_uuid: str | None) -> Level:
