@@ -93,9 +93,16 @@ class Cli:
         env: Mapping[str, str] | None = None,
         timeout: float = 300,
         cwd: Path | None = None,
+        from_shell: str | None = None,
     ) -> Result:
+        command = [*linkbase_command(), *args]
+        if from_shell is not None:
+            # Started by that shell, which stays its parent (a second command after it keeps
+            # the shell from exec-ing it): what shell completion detects, whatever started the
+            # tests (CI's bash, or a runner whose parent shell has already exited).
+            command = [from_shell, "-c", '"$@"; exit $?', from_shell, *command]
         proc = subprocess.run(
-            [*linkbase_command(), *args],
+            command,
             input=input,
             capture_output=True,
             text=True,

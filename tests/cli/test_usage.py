@@ -222,13 +222,13 @@ def test_version(offline_cli: Cli) -> None:
 
 
 def test_show_completion(offline_cli: Cli) -> None:
-    result = offline_cli("--show-completion", "bash", env={"SHELL": "/bin/bash"})
+    result = offline_cli("--show-completion", env={"SHELL": "/bin/bash"}, from_shell="bash")
     assert result.returncode == 0, str(result)
     assert re.search(r"_LINKBASE_COMPLETE", result.stdout), result.stdout[:500]
 
 
 def test_install_completion(offline_cli: Cli) -> None:
-    result = offline_cli("--install-completion", "bash", env={"SHELL": "/bin/bash"})
+    result = offline_cli("--install-completion", env={"SHELL": "/bin/bash"}, from_shell="bash")
     assert result.returncode == 0, str(result)
     assert (offline_cli.home / ".bashrc").exists()
 
