@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -117,6 +118,18 @@ def generate(path: Path, count: int, objects: dict[str, Any], cluster: str, seed
             out.write(b"\n".join(chunk) + b"\n")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds process ``pid`` has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children (the ``linkbase import`` process)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def count_links(database_url: str) -> int:
     engine = create_engine(database_url)
     try:
@@ -141,14 +154,21 @@ def run_import(args: argparse.Namespace, tmp: Path) -> tuple[float, int, str]:
         command = [sys.executable, "-m", "linkbase.cli.main", "import", str(data)]
         if args.batch_size:
             command[-1:-1] = ["--batch-size", str(args.batch_size)]
+        server_cpu = _cpu_seconds(server.process.pid)
+        cli_cpu = _children_cpu()
         started = time.perf_counter()
         done = subprocess.run(command, env=server.cli_env(), capture_output=True, text=True,
                               stdin=subprocess.DEVNULL)
         seconds = time.perf_counter() - started
+        server_cpu = _cpu_seconds(server.process.pid) - server_cpu
+        cli_cpu = _children_cpu() - cli_cpu
         if done.returncode != 0:
             raise SystemExit(f"linkbase import failed ({done.returncode}):\n{done.stderr[-3000:]}"
                              f"\n--- server ---\n{server.log()[-3000:]}")
         print(f"linkbase import: {done.stderr.strip().splitlines()[-1]}", flush=True)
+        print(f"CPU during the import: server {server_cpu:.1f}s "
+              f"({args.count / server_cpu:,.0f} links per server CPU second), "
+              f"CLI {cli_cpu:.1f}s; wall {seconds:.1f}s", flush=True)
         imported = count_links(url) - before
         if imported != args.count:
             raise SystemExit(f"expected {args.count} new links, found {imported}")
@@ -233,10 +253,16 @@ def main() -> None:
                         help="rows per executemany call of the raw insert")
     parser.add_argument("--cluster", default="zzzzz")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-raw", action="store_true",
+                        help="time the import only (no raw-insert baseline)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="linkbase-bench-import-") as tmpdir:
         tmp = Path(tmpdir)
         import_seconds, imported, data = run_import(args, tmp)
+        if args.no_raw:
+            print(f"\nimport: {imported / import_seconds:,.0f} links/s "
+                  f"({import_seconds:.1f}s)")
+            return
         raw_seconds = run_raw(args, tmp, data)
     import_rate = imported / import_seconds
     raw_rate = args.count / raw_seconds

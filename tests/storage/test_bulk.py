@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from linkbase.bootstrap import prepare_database
 from linkbase.domain import uuids
 from linkbase.settings import Settings
-from linkbase.storage import bulk, tables
+from linkbase.storage import audit, bulk, tables, transaction
 from linkbase.storage.database import Database
 
 AUTHOR = "zzzzz-tpzed-000000000000000"
@@ -129,3 +129,72 @@ def test_existing_link_uuids(db: Database) -> None:
 def test_new_sqlite_databases_use_16k_pages(sqlite_db: Database) -> None:
     with sqlite_db.read() as conn:
         assert conn.exec_driver_sql("PRAGMA page_size").scalar_one() == 16384
+
+
+def _entries(conn: sa.Connection, uuid_list: list[str]) -> list[dict[str, Any]]:
+    """The log entries of these links, in id order, with their attributes put back."""
+    rows = conn.execute(sa.select(tables.logs).where(tables.logs.c.object_uuid.in_(uuid_list))
+                        .order_by(tables.logs.c.id))
+    return [{**dict(row._mapping), "properties": audit.expand(dict(row._mapping))}
+            for row in rows]
+
+
+def test_a_batch_goes_in_statements_of_a_chunk_and_powers_of_two(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk, "SQLITE_CHUNK", 8)
+    uuid_list = uuids.new_uuids("zzzzz", uuids.LINK, 37)  # 8+8+8+8+4+1 rows on SQLite
+    rows = [_row(u, {"i": i}, name=f"n{i}") for i, u in enumerate(uuid_list)]
+    links = bulk.NewLinks(5, AUTHOR, rows, by_uuid=False)
+    with db.write() as conn:
+        bulk.insert_links(conn, links)
+        transaction.note_bulk(conn, links)
+        assert audit.flush(conn, AUTHOR, "req-1", None) == 37
+        entries = _entries(conn, uuid_list)
+    stored = _stored(db)
+    assert sorted(stored) == sorted(uuid_list)
+    for row in rows:
+        assert tuple(stored[row[0]][c] for c in bulk.ROW_COLUMNS) == row
+    # One entry per link, in the order of the insert (ids), each with the whole new record.
+    assert [e["object_uuid"] for e in entries] == uuid_list
+    assert sorted(stored[u]["id"] for u in uuid_list) == [stored[u]["id"] for u in uuid_list]
+    for entry in entries:
+        record = {k: v for k, v in stored[entry["object_uuid"]].items() if k != "id"}
+        assert entry["properties"] == {"old_attributes": None, "new_attributes": record}
+        assert entry["event_type"] == "create" and entry["request_id"] == "req-1"
+
+
+def test_a_link_changed_after_its_bulk_insert_is_logged_as_created(db: Database) -> None:
+    """The entries of a set are written at commit; one of its links updated (or deleted) later
+    in the same transaction still gets an entry showing it as it was inserted."""
+    first = uuids.new_uuids("zzzzz", uuids.LINK, 3)
+    second = uuids.new_uuids("zzzzz", uuids.LINK, 2)
+    with db.write() as conn:
+        links = bulk.NewLinks(7, AUTHOR, [_row(u, {"v": 1}) for u in first])
+        bulk.insert_links(conn, links)
+        transaction.note_bulk(conn, links)
+        more = bulk.NewLinks(8, AUTHOR, [_row(u, {"v": 2}) for u in second])
+        bulk.insert_links(conn, more)
+        transaction.note_bulk(conn, more)
+        before = _stored_in(conn, first[1])
+        conn.execute(tables.links.update().where(tables.links.c.uuid == first[1])
+                     .values(name="renamed", modified_at=9))
+        transaction.note(conn, tables.links.name, first[1], before,
+                         {**before, "name": "renamed", "modified_at": 9})
+        assert audit.flush(conn, AUTHOR, None, None) == 6
+        entries = _entries(conn, first + second)
+    by_object: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        by_object.setdefault(entry["object_uuid"], []).append(entry)
+    created, updated = by_object[first[1]]
+    assert created["event_type"] == "create" and updated["event_type"] == "update"
+    assert created["properties"]["new_attributes"]["name"] == "n"
+    assert updated["properties"]["new_attributes"]["name"] == "renamed"
+    for uuid in (*first, *second):
+        new = by_object[uuid][0]["properties"]["new_attributes"]
+        assert new["uuid"] == uuid and new["properties"] == {"v": 1 if uuid in first else 2}
+        assert new["created_at"] == (7 if uuid in first else 8)
+
+
+def _stored_in(conn: sa.Connection, uuid: str) -> dict[str, Any]:
+    row = conn.execute(sa.select(tables.links).where(tables.links.c.uuid == uuid)).one()
+    return {k: v for k, v in row._mapping.items() if k != "id"}

@@ -83,12 +83,37 @@ _STRING_ATTRS = frozenset(
 _EMPTY_IS_NULL = frozenset(n for n in _STRING_ATTRS if n.endswith("_uuid"))
 
 
+_PLAIN_ATTRS = _STRING_ATTRS | {"properties"}
+
+
 def _fast_clean(item: Any) -> dict[str, Any] | None:
     """:func:`clean_attrs` for the common case (plain strings, a ``properties`` object without
     NUL), at a fraction of its cost; ``None`` whenever the item needs the full validation (which
     then decides, so accepted values and error messages are exactly the same)."""
     if type(item) is not dict:
         return None
+    if not item.keys() <= _PLAIN_ATTRS:
+        return _fast_clean_any(item)
+    # The usual item (an exported line): only link attributes, so the copy keeps every one.
+    if type(item.get("properties", {})) is not dict:
+        return None
+    cleaned = dict(item)
+    for name, value in item.items():
+        if type(value) is str:
+            if len(value) > MAX_STRING_LENGTH or "\x00" in value:
+                return None
+            if not value and name in _EMPTY_IS_NULL:
+                cleaned[name] = None
+        elif name == "properties":  # a dict (checked above)
+            if value and _needs_full_check(value):
+                return None
+        elif value is not None:
+            return None
+    return cleaned
+
+
+def _fast_clean_any(item: dict[str, Any]) -> dict[str, Any] | None:
+    """:func:`_fast_clean` of an item that also holds attributes to drop or to refuse."""
     cleaned: dict[str, Any] = {}
     for name, value in item.items():
         if name in _STRING_ATTRS:

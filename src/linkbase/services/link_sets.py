@@ -223,11 +223,11 @@ def insert_links(access: Access, prepared: PreparedLinks, *,
     if not references_locked:
         locks.guard_references(access.conn, deleting=False)
     facts = prefetch(access, prepared.references, prepared.owners)
-    is_admin = access.caller.is_admin
+    check = link_service.NewLinkChecks(facts, is_admin=access.caller.is_admin)
     for index, attrs in prepared.items:
         if attrs.get("link_class") in OWN_RULES:
             raise ValueError("links with rules of their own go through links.create_link")
-        problem = link_service.new_link_problem(attrs, facts, is_admin=is_admin)
+        problem = check.problem(attrs)
         if problem is not None:
             raise Rejected(index, problem)
     bulk.insert_links(access.conn, prepared.links)

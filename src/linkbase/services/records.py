@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -25,17 +27,39 @@ _NOT_IN_ETAG = frozenset({"etag", "password_hash", "token_digest", "id"})
 
 
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
-#: Base36 of 0..36**3-1 as three digits: 128-bit numbers convert in 9 divisions.
+#: Base36 of 0..36**3-1 as three digits: 128-bit numbers convert in 8 divisions.
 _THREE_DIGITS = [a + b + c for a in _DIGITS for b in _DIGITS for c in _DIGITS]
 _ETAG_JSON = orjson.OPT_SORT_KEYS
 
 
+def _builtin_md5() -> Callable[[bytes], Any]:
+    """CPython's own MD5 if built in: for a record's few hundred bytes, a third faster than
+    OpenSSL's (whose per-call set-up dominates); the same digest either way."""
+    try:
+        md5: Callable[[bytes], Any] = importlib.import_module("_md5").md5
+    except (ImportError, AttributeError):
+        md5 = hashlib.md5
+    return md5
+
+
+_md5 = _builtin_md5()
+
+
 def _base36(number: int) -> str:
-    parts = []
-    while number:
-        number, rem = divmod(number, 46656)
-        parts.append(_THREE_DIGITS[rem])
-    return "".join(reversed(parts)).lstrip("0") or "0"
+    """Lowercase base36 of ``number`` (0 <= number < 36**27: an MD5 digest is < 36**25).
+
+    Unrolled (eight divisions, one join): a bulk import computes one per link, and this is half
+    the time of the loop it replaces."""
+    t, d = _THREE_DIGITS, divmod
+    number, i = d(number, 46656)
+    number, h = d(number, 46656)
+    number, g = d(number, 46656)
+    number, f = d(number, 46656)
+    number, e = d(number, 46656)
+    number, c2 = d(number, 46656)
+    number, c = d(number, 46656)
+    a, b = d(number, 46656)
+    return "".join((t[a], t[b], t[c], t[c2], t[e], t[f], t[g], t[h], t[i])).lstrip("0") or "0"
 
 
 def etag_of(values: dict[str, Any]) -> str:
@@ -57,7 +81,7 @@ def etag_of_stored(stored: dict[str, Any]) -> str:
         canonical = orjson.dumps(stored, option=_ETAG_JSON, default=str)
     except TypeError:
         return compute_etag(stored)
-    return _base36(int.from_bytes(hashlib.md5(canonical).digest(), "big"))
+    return _base36(int.from_bytes(_md5(canonical).digest(), "big"))
 
 
 def insert_record(conn: Connection, table: sa.Table, values: dict[str, Any],
