@@ -47,7 +47,10 @@ def list_records(access: Access, resource: Resource, query: ListQuery,
     """Evaluate ``query`` over the rows of ``resource`` the caller may read."""
     table = TABLE_BY_RESOURCE[resource.name]
     conditions: list[ColumnElement[bool]] = []
-    visible = access.readable_clause(resource, table, access.visibility_sets(as_ctes=True))
+    # An admin reads everything: no sets to build (building them was a quarter of an admin's
+    # list).
+    sets = None if access.caller.is_admin else access.visibility_sets(as_ctes=True)
+    visible = access.readable_clause(resource, table, sets)
     if visible is not None:
         conditions.append(visible)
     if extra is not None:
