@@ -369,3 +369,14 @@ def test_parallel_import_with_grants_keeps_the_closure_exact(cli: Cli, heads: li
     verified = cli.ok("verify", "--database", cli.server.database_url)
     assert verified.stdout.strip().endswith("ok"), verified.stdout
     assert "duplicate grants" not in verified.stdout
+
+
+def test_default_batches_start_small_and_grow_to_the_ceiling() -> None:
+    from itertools import islice
+
+    from linkbase.cli.bulk import DEFAULT_BATCH_SIZE, GROWN_BATCH_SIZE, batch_sizes
+
+    assert DEFAULT_BATCH_SIZE == 10_000 and GROWN_BATCH_SIZE == 50_000
+    assert list(islice(batch_sizes(None), 9)) == [
+        10_000, 10_000, 20_000, 20_000, 40_000, 40_000, 50_000, 50_000, 50_000]
+    assert list(islice(batch_sizes(7), 5)) == [7] * 5  # a chosen size stays as chosen

@@ -154,7 +154,7 @@ def _login_siblings(conn: Connection, link: dict[str, Any]) -> list[dict[str, An
     ]
 
 
-def _shape_problem(attrs: dict[str, Any], facts: ownership.Facts, *, is_admin: bool
+def shape_problem(attrs: dict[str, Any], facts: ownership.Facts, *, is_admin: bool
                    ) -> LinkbaseError | None:
     """The checks every new link passes first (spec §1.4, §5.1): an assigned uuid, declared
     kinds, the obsolete ``name`` class."""
@@ -189,7 +189,7 @@ def new_link_problem(attrs: dict[str, Any], facts: ownership.Facts, *, is_admin:
     normalised attributes cannot be created by the caller ``facts`` describe, or None: the
     checks of :func:`create_link`, in its order, with its messages. The set-based path
     (``services.link_sets``) applies it to every item of a batch."""
-    return (_shape_problem(attrs, facts, is_admin=is_admin) or _ends_problem(attrs, facts)
+    return (shape_problem(attrs, facts, is_admin=is_admin) or _ends_problem(attrs, facts)
             or ownership.owner_problem(attrs.get("owner_uuid") or facts.caller_uuid, facts))
 
 
@@ -206,22 +206,29 @@ class NewLinkChecks:
 
     def problem(self, attrs: dict[str, Any]) -> LinkbaseError | None:
         """:func:`new_link_problem` of ``attrs``."""
-        facts = self.facts
-        shape = _shape_problem(attrs, facts, is_admin=self.is_admin)
+        shape = shape_problem(attrs, self.facts, is_admin=self.is_admin)
         if shape is not None:
             return shape
-        ends_key = (attrs.get("head_uuid"), attrs.get("tail_uuid"))
-        try:
-            ends = self._ends[ends_key]
-        except KeyError:
-            ends = self._ends[ends_key] = _ends_problem(attrs, facts)
+        ends = self.ends_problem(attrs.get("head_uuid"), attrs.get("tail_uuid"))
         if ends is not None:
             return ends
-        owner = attrs.get("owner_uuid") or facts.caller_uuid
+        return self.owner_problem(attrs.get("owner_uuid") or self.facts.caller_uuid)
+
+    def ends_problem(self, head: Any, tail: Any) -> LinkbaseError | None:
+        """:func:`_ends_problem` of a link with these ends (checked once per pair)."""
+        try:
+            return self._ends[(head, tail)]
+        except KeyError:
+            found = self._ends[(head, tail)] = _ends_problem(
+                {"head_uuid": head, "tail_uuid": tail}, self.facts)
+            return found
+
+    def owner_problem(self, owner: Any) -> LinkbaseError | None:
+        """``ownership.owner_problem`` of ``owner`` (checked once per owner)."""
         try:
             return self._owners[owner]
         except KeyError:
-            found = self._owners[owner] = ownership.owner_problem(owner, facts)
+            found = self._owners[owner] = ownership.owner_problem(owner, self.facts)
             return found
 
 
@@ -240,7 +247,7 @@ def create_link(access: Access, attrs: dict[str, Any], *, change: ClosureChange 
         # Before any check: the checks and the dedupe below must see every grant committed
         # before, and no other grant may be created between them and the insert.
         lock_permission_graph(conn)
-    _raise(_shape_problem(attrs, facts, is_admin=access.caller.is_admin))
+    _raise(shape_problem(attrs, facts, is_admin=access.caller.is_admin))
     link: dict[str, Any] = {
         "link_class": None, "name": None, "tail_uuid": None, "head_uuid": None,
         "properties": {}, **attrs,
