@@ -273,3 +273,28 @@ def test_native_documents_need_write(lf: LF, tree: dict[str, int]) -> None:
     made = lf.client.post("/linkbase/v1/documents", headers=ADMIN,
                           json={**body, "properties": {"mimeType": "application/pdf"}})
     assert made.status_code == 200 and made.json()["mimeType"] == "application/pdf"
+
+
+def test_count_is_every_visible_link_whatever_the_page(lf: LF, tree: dict[str, int]) -> None:
+    """``$count`` counts the entry's visible links on every page shape: a partial page, a page
+    past the end, a page ordered in Python (by path), an entry without links, and for a reader
+    who cannot see one of them."""
+    hidden = lf.folder(1, "Hidden")
+    secret = lf.document(hidden["id"], "secret")
+    lf.put_links(tree["d1"], [{"linkDefinitionId": 1, "otherEntryId": tree[d]}
+                              for d in ("d2", "d3", "d4")]
+                 + [{"linkDefinitionId": 2, "otherEntryId": secret["id"]}])
+    reader = lf.create_user("reader")
+    lf.grant("reader", lf.uuid_of(tree["F"]), "can_read")
+    for headers, visible in ((ADMIN, 4), (reader, 3)):
+        for params, shown in (({"$top": "2"}, 2), ({"$skip": "2", "$top": "1"}, 1),
+                              ({"$skip": "10"}, 0), ({"$orderby": "targetFullPath desc"}, visible),
+                              ({"$orderby": "id desc", "$top": "1"}, 1)):
+            body = lf.get_links(tree["d1"], headers=headers, **{"$count": "true"}, **params).json()
+            assert body["@odata.count"] == visible, (params, body)
+            assert len(body["value"]) == shown, params
+    body = lf.get_links(tree["d2"], headers=reader, **{"$count": "true", "$skip": "1"}).json()
+    assert body["@odata.count"] == 1 and body["value"] == []
+    body = lf.get_links(tree["F"], **{"$count": "true"}).json()
+    assert body["@odata.count"] == 0 and body["value"] == []
+    assert "@odata.count" not in lf.get_links(tree["d1"]).json()
