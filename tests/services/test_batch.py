@@ -120,3 +120,43 @@ def test_a_batch_of_ordinary_new_links_is_one_transaction(world: World) -> None:
     outcome, transactions = _transactions(world, items, "error")
     assert outcome.committed and outcome.created == 50
     assert transactions == 1
+
+
+@pytest.mark.parametrize("on_duplicate", ["ignore", "error"])
+def test_a_set_naming_a_stored_uuid_skips_or_refuses_it_and_logs_only_what_it_wrote(
+        world: World, on_duplicate: str) -> None:
+    """A set of new links that names a stored uuid among fresh ones (on SQLite its insert finds
+    the uuid taken and takes itself back) ends exactly as if the uuids had been looked up
+    first: the stored link untouched, the fresh ones created (or, with ``error``, nothing),
+    one log entry per link created and none for the links taken back."""
+    import sqlalchemy as sa
+
+    from linkbase.domain import uuids
+    from linkbase.storage import tables
+
+    fresh = uuids.new_uuids("zzzzz", uuids.LINK, 40)
+    items = [{"uuid": u, "link_class": "tag", "name": f"t{i}", "head_uuid": world.project}
+             for i, u in enumerate(fresh)]
+    items.insert(17, {"uuid": world.tag["uuid"], "link_class": "tag", "name": "x",
+                      "head_uuid": world.project})
+    outcome, transactions = _transactions(world, items, on_duplicate)
+    assert transactions == (1 if on_duplicate == "ignore" else 0)  # a refused one rolls back
+    stored = objects.get(world.services, world.root, LINKS, world.tag["uuid"])
+    assert (stored["name"], stored["properties"]) == ("t", {"v": 1})
+    log = tables.logs
+    with world.services.db.read() as conn:
+        logged = [row.object_uuid for row in conn.execute(
+            sa.select(log.c.object_uuid).where(log.c.object_uuid.in_(fresh)))]
+        # The stored link's only entry is its creation by the fixture.
+        assert conn.execute(sa.select(sa.func.count()).where(
+            log.c.object_uuid == world.tag["uuid"])).scalar_one() == 1
+        stored_fresh = {row.uuid for row in conn.execute(
+            sa.select(tables.links.c.uuid).where(tables.links.c.uuid.in_(fresh)))}
+    if on_duplicate == "ignore":
+        assert (outcome.committed, outcome.created, outcome.skipped) == (True, 40, 1)
+        assert sorted(logged) == sorted(fresh) and stored_fresh == set(fresh)
+    else:
+        assert not outcome.committed and outcome.created == 0
+        assert outcome.errors == [
+            {"index": 17, "error": f"Uuid '{world.tag['uuid']}' already exists"}]
+        assert logged == [] and stored_fresh == set()

@@ -51,11 +51,14 @@ def _row(uuid: str, properties: dict[str, Any], **changes: Any) -> tuple[Any, ..
     return tuple(values[column] for column in bulk.ROW_COLUMNS)
 
 
-def _stored(db: Database) -> dict[str, dict[str, Any]]:
-    """The links written by these tests (their author is never the seeding's)."""
+def _stored(db: Database, conn: sa.Connection | None = None) -> dict[str, dict[str, Any]]:
+    """The links written by these tests (their author is never the seeding's), as seen by
+    ``conn`` if given."""
+    query = sa.select(tables.links).where(tables.links.c.etag.like("etag-%"))
+    if conn is not None:
+        return {row.uuid: dict(row._mapping) for row in conn.execute(query)}
     with db.read() as conn:
-        rows = conn.execute(sa.select(tables.links).where(tables.links.c.etag.like("etag-%")))
-        return {row.uuid: dict(row._mapping) for row in rows}
+        return {row.uuid: dict(row._mapping) for row in conn.execute(query)}
 
 
 def test_insert_links_stores_what_an_ordinary_insert_stores(db: Database) -> None:
@@ -198,3 +201,24 @@ def test_a_link_changed_after_its_bulk_insert_is_logged_as_created(db: Database)
 def _stored_in(conn: sa.Connection, uuid: str) -> dict[str, Any]:
     row = conn.execute(sa.select(tables.links).where(tables.links.c.uuid == uuid)).one()
     return {k: v for k, v in row._mapping.items() if k != "id"}
+
+
+def test_an_insert_unless_taken_writes_nothing_when_a_uuid_is_taken(sqlite_db: Database) -> None:
+    taken = "zzzzz-o0j2j-fffffffffffffff"
+    with sqlite_db.write() as conn:
+        bulk.insert_links(conn, bulk.NewLinks(1, AUTHOR, [_row(taken, {"v": 1})]))
+    fresh = uuids.new_uuids("zzzzz", uuids.LINK, 1500)  # more than one statement's rows
+    with sqlite_db.write() as conn:
+        with pytest.raises(bulk.UuidTaken):
+            bulk.insert_links(conn, bulk.NewLinks(2, AUTHOR, [_row(u, {}) for u in fresh]
+                                                  + [_row(taken, {"v": 2})]), unless_taken=True)
+        # Same transaction, afterwards: none of the set is stored, the taken link is unchanged.
+        assert sorted(_stored(sqlite_db, conn)) == [taken]
+        links = bulk.NewLinks(3, AUTHOR, [_row(u, {}) for u in fresh])
+        bulk.insert_links(conn, links, unless_taken=True)
+        assert links.id_range is not None and links.id_range[1] - links.id_range[0] == 1500
+    assert len(_stored(sqlite_db)) == 1501
+    with sqlite_db.read() as conn:
+        properties = conn.execute(sa.select(tables.links.c.properties)
+                                  .where(tables.links.c.uuid == taken)).scalar_one()
+    assert properties == {"v": 1}

@@ -254,12 +254,22 @@ class _NotASet(Exception):
 
 
 def _as_a_set(access: Access, batch: PreparedBatch) -> BatchResult:
-    """One transaction: set aside duplicates, then insert the new links as a set."""
+    """One transaction: set aside duplicates, then insert the new links as a set.
+
+    On SQLite a batch of distinct supplied uuids is first inserted as if they were all new (the
+    usual import): the insert itself notices a taken uuid, and only then, or when an item is
+    refused, is the batch looked at item by item as below (nothing of the first try remains)."""
     result = BatchResult()
+    assert batch.rows is not None
+    if batch.supplied and not batch.repeated and access.conn.dialect.name == "sqlite":
+        try:
+            result.created += link_sets.insert_links(access, batch.rows, unless_taken=True)
+            return result
+        except (bulk.UuidTaken, link_sets.Rejected):
+            pass
     fresh = _set_aside(access, batch, batch.items, set(), result, updating=False)
     if result.errors:
         raise _Refused(result)
-    assert batch.rows is not None
     rows = batch.rows if fresh is batch.items else link_sets.subset(batch.rows, fresh)
     try:
         result.created += link_sets.insert_links(access, rows)

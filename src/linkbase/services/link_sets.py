@@ -277,9 +277,12 @@ def _fetch_owners(access: Access, owners: set[str], facts: PrefetchedFacts) -> N
 
 
 def insert_links(access: Access, prepared: PreparedLinks, *,
-                 references_locked: bool = False) -> int:
+                 references_locked: bool = False, unless_taken: bool = False) -> int:
     """Check ``prepared`` against the rules and insert it; raises :class:`Rejected` for the
-    first item that may not be stored (nothing is written then). Returns the rows inserted."""
+    first item that may not be stored (nothing is written then). Returns the rows inserted.
+
+    ``unless_taken`` (SQLite): raise ``bulk.UuidTaken``, having written nothing, if an item's
+    uuid is already stored (the caller then sets such items aside and tries again)."""
     if not references_locked:
         locks.guard_references(access.conn, deleting=False)
     facts = prefetch(access, prepared.references, prepared.owners)
@@ -292,7 +295,7 @@ def insert_links(access: Access, prepared: PreparedLinks, *,
             problem = check.problem(attrs)
             if problem is not None:
                 raise Rejected(index, problem)
-    bulk.insert_links(access.conn, prepared.links)
+    bulk.insert_links(access.conn, prepared.links, unless_taken=unless_taken)
     transaction.note_bulk(access.conn, prepared.links)
     if transaction.journaling(access.conn):
         for row in prepared.links.rows:
