@@ -130,6 +130,11 @@ def sign_in(page: Any, site: Site, who: str = "alice", *, password: bool = False
         page.fill("#signin-token", site.tokens[who])
         page.get_by_role("button", name="Sign in").last.click()
     page.wait_for_selector("#whoami")
+    # #whoami shows before the first page is routed: wait until that route has finished, so a
+    # test's own navigation is never overtaken by it.
+    page.wait_for_function(
+        "document.querySelector('main .view') && !document.querySelector('main').hasAttribute('aria-busy')"
+    )
 
 
 def open_object(page: Any, site: Site, uuid: str) -> None:
