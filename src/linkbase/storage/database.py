@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from linkbase import checkpoints
-from linkbase.storage.engine import create_engine
+from linkbase.storage.engine import create_engine, wal_checkpointer
 
 
 class FairLock:
@@ -103,5 +103,8 @@ class Database:
                 yield conn
 
     def dispose(self) -> None:
-        """Close pooled connections."""
+        """Close pooled connections (and end the SQLite checkpointer's thread)."""
         self.engine.dispose()
+        checkpointer = wal_checkpointer(self.engine)
+        if checkpointer is not None:
+            checkpointer.stop()

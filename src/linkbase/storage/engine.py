@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,6 +11,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
 from linkbase.domain.errors import ConfigurationError
+from linkbase.storage.checkpointer import WalCheckpointer
 from linkbase.storage.driver_queries import run_statement
 from linkbase.storage.transaction import begin_transaction_state
 
@@ -106,14 +108,18 @@ def _install_sqlite_pragmas(engine: Engine) -> None:
     write lock up front: two concurrent writers then queue instead of deadlocking on upgrade.
     """
 
+    on_file = engine.url.database not in (None, "", ":memory:")
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         # Only takes effect on a new database (before its first table); see SQLITE_PAGE_SIZE.
         cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
-        if engine.url.database not in (None, "", ":memory:"):
+        if on_file:
             cursor.execute("PRAGMA journal_mode=WAL")
+            # The checkpointer's thread copies the log back (storage.checkpointer).
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -125,6 +131,35 @@ def _install_sqlite_pragmas(engine: Engine) -> None:
             run_statement(conn, "BEGIN")
         else:
             run_statement(conn, "BEGIN IMMEDIATE")
+
+    if on_file:
+        _checkpoint_in_the_background(engine, WalCheckpointer(str(engine.url.database)))
+
+
+def _checkpoint_in_the_background(engine: Engine, checkpointer: WalCheckpointer) -> None:
+    """Wake ``checkpointer`` once a write transaction has committed: its commit marks the
+    connection, and the connection's return to the pool (after the commit) nudges."""
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(conn: Any) -> None:
+        if not conn.get_execution_options().get("linkbase_read_only"):
+            conn.info[_WROTE] = True
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None and record.info.pop(_WROTE, False):
+            checkpointer.nudge()
+
+    _CHECKPOINTERS[engine] = checkpointer
+
+
+_WROTE = "linkbase_wal_written"
+_CHECKPOINTERS: weakref.WeakKeyDictionary[Engine, WalCheckpointer] = weakref.WeakKeyDictionary()
+
+
+def wal_checkpointer(engine: Engine) -> WalCheckpointer | None:
+    """The checkpointer of a SQLite file database's engine (``None`` for other engines)."""
+    return _CHECKPOINTERS.get(engine)
 
 
 def _install_postgresql_settings(engine: Engine) -> None:
