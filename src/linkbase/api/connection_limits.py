@@ -132,6 +132,21 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     # keep-alive timeout applies, the header deadline starts with the next request's first
     # byte, and a body still arriving after an early answer keeps its deadline.
 
+    def shutdown(self) -> None:
+        """The server is stopping: a connection between requests is dropped at once.
+
+        uvicorn closes it, which on a TLS connection means sending ``close_notify`` and
+        waiting for the client's (up to 30 s) before the connection counts as gone, and the
+        server waits for every connection to go: one idle keep-alive client held a stopping
+        ``linkbase serve --tls-cert`` for the full 30 s. An idle connection has nothing left to
+        send, so aborting it loses nothing; one with a request in flight still finishes it.
+        """
+        if self.cycle is None or self.cycle.response_complete:
+            self._disarm()
+            self.transport.abort()
+        else:
+            super().shutdown()
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
