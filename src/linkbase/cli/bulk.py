@@ -42,7 +42,7 @@ from linkbase.cli.output import (
 )
 from linkbase.client import Client, OnDuplicate
 from linkbase.client_errors import LinkbaseAPIError, LinkbaseError
-from linkbase.gc_pause import gc_paused
+from linkbase.interpreter import gc_paused
 
 #: What an exported line holds (besides being sorted): the importable attributes + created_at.
 EXPORT_FIELDS = (

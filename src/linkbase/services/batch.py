@@ -39,7 +39,7 @@ from linkbase.domain.errors import InvalidArgumentError, LinkbaseError
 from linkbase.domain.levels import level_of_name
 from linkbase.domain.limits import MAX_JSON_DEPTH, MAX_STRING_LENGTH
 from linkbase.domain.resources import LINKS
-from linkbase.gc_pause import gc_paused
+from linkbase.interpreter import gc_paused
 from linkbase.services import link_sets
 from linkbase.services import links as link_service
 from linkbase.services.context import Caller, Services

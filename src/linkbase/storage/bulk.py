@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
+from linkbase.interpreter import quick_gil_handoffs
 from linkbase.storage import tables
 
 #: A new link as :class:`NewLinks` holds it: the columns that differ from link to link.
@@ -189,9 +190,12 @@ def insert_links(conn: Connection, links: NewLinks, *, unless_taken: bool = Fals
         prepare_sqlite_bulk(conn)
         after = int(conn.exec_driver_sql(_SQLITE_MAX_ID).scalar() or 0)
         assert links._sqlite_chunks is not None
-        for params in links._sqlite_chunks:
-            conn.exec_driver_sql(
-                _sqlite_insert((len(params) - 2) // len(ROW_COLUMNS), unless_taken), params)
+        # Each statement runs without the GIL; between statements this thread must get it
+        # back from whichever thread took it meanwhile (linkbase.interpreter).
+        with quick_gil_handoffs():
+            for params in links._sqlite_chunks:
+                conn.exec_driver_sql(
+                    _sqlite_insert((len(params) - 2) // len(ROW_COLUMNS), unless_taken), params)
         last = int(conn.exec_driver_sql(_SQLITE_MAX_ID).scalar() or 0)
         if unless_taken and last - after != len(links.rows):
             # Some rows were left out: take back the others (the ids after ``after`` are all

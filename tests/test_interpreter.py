@@ -1,13 +1,15 @@
-"""``gc_pause``: the collector is off inside, back to its previous state after, even nested."""
+"""``interpreter``: the collector is off (and the GIL switch interval short) inside, back to its
+previous state after, even nested or from several threads."""
 
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 
 import pytest
 
-from linkbase.gc_pause import gc_paused
+from linkbase.interpreter import BULK_SWITCH_INTERVAL, gc_paused, quick_gil_handoffs
 
 
 @pytest.fixture(autouse=True)
@@ -63,3 +65,36 @@ def test_restored_after_an_exception() -> None:
     with pytest.raises(RuntimeError), gc_paused():
         raise RuntimeError("boom")
     assert gc.isenabled()
+
+
+def test_the_switch_interval_is_short_inside_and_restored_by_the_last_to_leave() -> None:
+    before = sys.getswitchinterval()
+    assert before > BULK_SWITCH_INTERVAL
+    inside = threading.Barrier(2)
+    leave = threading.Event()
+
+    def worker() -> None:
+        with quick_gil_handoffs():
+            inside.wait()
+            leave.wait()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    inside.wait()
+    with quick_gil_handoffs():
+        assert sys.getswitchinterval() == BULK_SWITCH_INTERVAL
+    assert sys.getswitchinterval() == BULK_SWITCH_INTERVAL, "the other thread is still inside"
+    leave.set()
+    thread.join()
+    assert sys.getswitchinterval() == before
+
+
+def test_a_shorter_interval_set_elsewhere_is_kept() -> None:
+    before = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(BULK_SWITCH_INTERVAL / 2)
+        with quick_gil_handoffs():
+            assert sys.getswitchinterval() == BULK_SWITCH_INTERVAL / 2
+        assert sys.getswitchinterval() == BULK_SWITCH_INTERVAL / 2
+    finally:
+        sys.setswitchinterval(before)
