@@ -46,6 +46,7 @@ from linkbase.services.entries_hooks import SHORTCUT, child_objects
 from linkbase.services.permissions import Access
 from linkbase.services.repositories import ID_RE as REPOSITORY_ID_RE
 from linkbase.storage import tables
+from linkbase.storage.driver_queries import DriverQuery
 from linkbase.storage.locks import lock_permission_graph
 
 EntryKind = Literal["Folder", "Document", "Shortcut"]
@@ -150,6 +151,14 @@ def _object_rows(conn: Connection, object_uuids: Iterable[str], *,
         groups = [u for u in chunk if uuids.infix_of(u) == uuids.GROUP]
         colls = [u for u in chunk if uuids.infix_of(u) == uuids.COLLECTION]
         shortcuts = [u for u in chunk if uuids.infix_of(u) == uuids.LINK]
+        if path_only:
+            for kind, wanted_here in (("Shortcut", shortcuts), ("Folder", groups),
+                                      ("Document", colls)):
+                if wanted_here:
+                    for path_row in _PATH_ROWS[kind].mappings(conn,
+                                                              {"lb_uuids": wanted_here}):
+                        found[path_row["uuid"]] = {**path_row, "_kind": kind}
+            continue
         if shortcuts:
             for row in conn.execute(sa.select(*columns(_links)).where(
                     _links.c.uuid.in_(shortcuts), _links.c.link_class == SHORTCUT)):
@@ -164,6 +173,20 @@ def _object_rows(conn: Connection, object_uuids: Iterable[str], *,
             ):
                 found[row.uuid] = {**row._mapping, "_kind": "Document"}
     return found
+
+
+def _path_rows_stmt(table: sa.Table, *where: Any) -> DriverQuery:
+    """``uuid``, ``name`` and ``owner_uuid`` of the rows of ``table`` named by ``lb_uuids``:
+    what a path needs, on every page of links, so compiled once (``storage.driver_queries``)."""
+    return DriverQuery(lambda: sa.select(table.c.uuid, table.c.name, table.c.owner_uuid).where(
+        table.c.uuid.in_(sa.bindparam("lb_uuids", expanding=True)), *where))
+
+
+_PATH_ROWS = {
+    "Shortcut": _path_rows_stmt(_links, _links.c.link_class == SHORTCUT),
+    "Folder": _path_rows_stmt(_groups),
+    "Document": _path_rows_stmt(_collections),
+}
 
 
 def entry_ids_of(conn: Connection, repository_id: str,
