@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -81,9 +81,10 @@ class LinkPage:
     has_more: bool
 
 
-@dataclass(frozen=True)
-class _Visible:
-    """One visible link of an entry, before its properties and paths are fetched."""
+class _Visible(NamedTuple):
+    """One visible link of an entry, before its properties and paths are fetched (a tuple: an
+    entry's every visible link is one of these on every page, and a frozen dataclass costs
+    several times more to build)."""
 
     id: int
     uuid: str
@@ -153,7 +154,7 @@ def _visible_links(access: Access, entry: entry_service.EntryRef) -> list[_Visib
 
 
 def _readable_ends(access: Access, rows: Sequence[tuple[Any, ...]]) -> set[str]:
-    """The other ends among ``rows`` (of :func:`_candidates`) the caller may read, by the rules
+    """The other ends among ``rows`` (of :func:`_candidates_stmt`) the caller may read, by the rules
     of ``entries.readable``: a folder through ``has``, a document through ``has`` or its owner,
     a shortcut (rare) by ``entries.readable`` itself."""
     others = {row[5] for row in rows}
