@@ -24,9 +24,9 @@ What it does, in one run:
    (``sqlite3`` or psycopg, through ``exec_driver_sql``) in chunks of ``--raw-chunk`` rows inside
    one transaction, plus the commit: no validation, no HTTP, no ORM, one transaction.
 
-It prints both rates in links/s and their ratio (import / raw). The issue's goal: at least
-50,000 links/s on SQLite, and at least 40% of the raw insert rate. 1M links take about a minute
-on SQLite.
+It prints both rates in links/s and their ratio (import / raw), and on SQLite whether the
+import reached 25,000 links/s with its audit log written (the history issue's goal). 1M links
+take about a minute on SQLite.
 """
 
 from __future__ import annotations
@@ -262,6 +262,7 @@ def main() -> None:
         if args.no_raw:
             print(f"\nimport: {imported / import_seconds:,.0f} links/s "
                   f"({import_seconds:.1f}s)")
+            _print_goal(args, imported / import_seconds)
             return
         raw_seconds = run_raw(args, tmp, data)
     import_rate = imported / import_seconds
@@ -272,11 +273,14 @@ def main() -> None:
           f"{import_rate / raw_rate:>9.2f}")
     print(f"(import {import_seconds:.1f}s: `linkbase import` process start to exit; "
           f"raw {raw_seconds:.1f}s: executemany + commit only)")
-    ratio_ok = import_rate / raw_rate >= 0.40
-    print(f"ratio goal (>= 40% of raw): {'met' if ratio_ok else 'NOT met'}")
+    _print_goal(args, import_rate)
+
+
+def _print_goal(args: argparse.Namespace, import_rate: float) -> None:
+    """The history issue's goal: the import, audit log included, stays at 25,000 links/s."""
     if args.database == "sqlite":
-        print(f"rate goal (>= 50,000 links/s on SQLite): "
-              f"{'met' if import_rate >= 50_000 else 'NOT met'}")
+        print(f"rate goal (>= 25,000 links/s on SQLite with the log): "
+              f"{'met' if import_rate >= 25_000 else 'NOT met'}")
 
 
 if __name__ == "__main__":
