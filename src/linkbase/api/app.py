@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from linkbase.api import docs, observability, ops
+from linkbase.api import docs, observability, ops, worker_threads
 from linkbase.api.arvados import routes as arvados_routes
 from linkbase.api.arvados import websocket as arvados_websocket
 from linkbase.api.arvados.errors import error_response, render_error
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     database = db or prepare_database(settings)
     app = docs.new_app(lifespan=_request_threads(settings.request_threads))
     app.state.services = Services(database, settings)
+    worker_threads.ensure_threads(settings.request_threads)
     app.add_middleware(ErrorGuard)  # first added: inside every other middleware
     app.add_middleware(arvados_routes.ArvadosCors)
     app.add_middleware(RequestIdMiddleware)  # outside CORS: every response gets the id
@@ -76,8 +77,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
 
 def _request_threads(count: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """A lifespan that sizes the worker-thread pool requests run their database work in, and
-    stops the event bus at shutdown.
+    """A lifespan that sizes the worker threads requests run their database work in
+    (``api.worker_threads``, and anyio's for the framework's own), and stops the event bus at
+    shutdown.
 
     Measured with ``bench/http.py``: at 32 connections, 40 threads (anyio's default) spent
     about twice the CPU per request of 2–8 threads, in GIL handoffs between threads that each
@@ -87,6 +89,7 @@ def _request_threads(count: int) -> Callable[[FastAPI], AbstractAsyncContextMana
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = count
+        worker_threads.ensure_threads(count)
         try:
             yield
         finally:

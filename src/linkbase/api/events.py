@@ -19,8 +19,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from fastapi.concurrency import run_in_threadpool
-
+from linkbase.api.worker_threads import run_blocking
 from linkbase.domain.query import Filter
 from linkbase.services import logs
 from linkbase.services.context import Caller, Services
@@ -113,7 +112,7 @@ async def entries_after(services: Services, caller: Caller, cursor: int,
         await wake.wait()
         wake.clear()
         while True:
-            page = await run_in_threadpool(logs.changes, services, caller, cursor,
+            page = await run_blocking(logs.changes, services, caller, cursor,
                                            filter_sets())
             for item in page.items:
                 yield item

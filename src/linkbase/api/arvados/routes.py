@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from linkbase.api.arvados import params as p
@@ -22,6 +21,7 @@ from linkbase.api.auth import bearer_from_header, resolve_caller, token_from_par
 from linkbase.api.body import read_body
 from linkbase.api.request_id import request_id_of
 from linkbase.api.responses import JSONBody
+from linkbase.api.worker_threads import run_blocking
 from linkbase.domain.errors import (
     InvalidArgumentError,
     LinkbaseError,
@@ -341,7 +341,7 @@ async def arvados_dispatch(request: Request) -> Response:
             return handler(Call(services, caller, resource, uuid, params))
 
     try:
-        result = await run_in_threadpool(authorized_call)
+        result = await run_blocking(authorized_call)
     except _Refused as refusal:
         return error_response(refusal.status, [refusal.message], request_id, headers=headers)
     except LinkbaseError as exc:

@@ -26,11 +26,11 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from fastapi.concurrency import run_in_threadpool
 
 from linkbase.api.arvados.render import render_object
 from linkbase.api.auth import bearer_from_header, resolve_caller
 from linkbase.api.events import bus_of
+from linkbase.api.worker_threads import run_blocking
 from linkbase.domain.errors import LinkbaseError
 from linkbase.domain.query import Filter, parse_filters
 from linkbase.domain.resources import LOGS
@@ -95,7 +95,7 @@ class _Stream:
         if last is not None and (isinstance(last, bool) or not isinstance(last, int)):
             await self.send({"status": 400, "error": "last_log_id must be an integer"})
             return
-        start = last if last is not None else await run_in_threadpool(
+        start = last if last is not None else await run_blocking(
             logs.latest_id, self.services)
         self.subscriptions.append(_Subscription(raw, filters, start))
         await self.send({"status": 200})
@@ -106,7 +106,7 @@ class _Stream:
             found: dict[int, dict[str, Any]] = {}
             more = False
             for sub in list(self.subscriptions):
-                page = await run_in_threadpool(logs.changes, self.services, self.caller,
+                page = await run_blocking(logs.changes, self.services, self.caller,
                                                sub.cursor, [sub.filters])
                 for item in page.items:
                     found.setdefault(item["id"], item)
@@ -133,7 +133,7 @@ async def websocket(ws: WebSocket) -> None:
         ws.headers.get("authorization"))
     try:
         # The stream reads the log: a scoped token needs what ``logs.list`` needs.
-        caller = await run_in_threadpool(resolve_caller, services, token, "GET",
+        caller = await run_blocking(resolve_caller, services, token, "GET",
                                          "/arvados/v1/logs")
     except LinkbaseError:
         caller = None

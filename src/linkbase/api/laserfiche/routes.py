@@ -18,7 +18,6 @@ from urllib.parse import parse_qs, urlencode
 
 import orjson
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.routing import Match
 
@@ -27,6 +26,7 @@ from linkbase.api.body import read_body
 from linkbase.api.laserfiche import bodies, odata, schemas
 from linkbase.api.laserfiche.openapi import route_docs
 from linkbase.api.laserfiche.problems import problem, problem_for
+from linkbase.api.worker_threads import run_blocking
 from linkbase.domain.errors import (
     InvalidArgumentError,
     LinkbaseError,
@@ -135,7 +135,7 @@ async def _handle(request: Request, impl: Impl, *, auth: bool = True) -> Respons
                         raise UnauthenticatedError("Access token is missing, invalid or expired")
                 return impl(Ctx(request, services, caller, body, root, prefix))
 
-        return await run_in_threadpool(authenticated_call)
+        return await run_blocking(authenticated_call)
     except LinkbaseError as exc:
         return problem_for(exc, instance=instance)
     except Exception:  # the client needs JSON even for server bugs

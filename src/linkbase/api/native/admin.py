@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 
 from linkbase.api.body import read_body
 from linkbase.api.laserfiche.schemas import render_entry
 from linkbase.api.native.common import caller_of, services_of
 from linkbase.api.responses import JSONBody
+from linkbase.api.worker_threads import run_blocking
 from linkbase.domain.errors import (
     InvalidArgumentError,
     PayloadTooLargeError,
@@ -48,21 +48,21 @@ def _string(data: dict[str, Any], key: str) -> str:
 @router.post("/linkbase/v1/link_definitions")
 async def create_link_definition(request: Request) -> JSONBody:
     """Add a link definition (admins only): ``{source_label, target_label, description}``."""
-    caller = await run_in_threadpool(caller_of, request)
+    caller = await run_blocking(caller_of, request)
     if not caller.is_admin:
         raise PermissionDeniedError("Forbidden")
     data = await _object_body(request)
     args = (_string(data, "source_label"), _string(data, "target_label"),
             _string(data, "description"))
-    return JSONBody(await run_in_threadpool(definition_service.add_definition,
+    return JSONBody(await run_blocking(definition_service.add_definition,
                                             services_of(request), caller, *args))
 
 
 @router.get("/linkbase/v1/link_definitions")
 async def list_link_definitions(request: Request) -> JSONBody:
     """Every link definition, by id (any authenticated user)."""
-    caller = await run_in_threadpool(caller_of, request)
-    rows = await run_in_threadpool(definition_service.all_definitions, services_of(request),
+    caller = await run_blocking(caller_of, request)
+    rows = await run_blocking(definition_service.all_definitions, services_of(request),
                                    caller)
     # Column names may be ``quoted_name`` (a str subclass orjson refuses): plain keys.
     items = [{str(k): v for k, v in row.items()} for row in rows]
@@ -72,12 +72,12 @@ async def list_link_definitions(request: Request) -> JSONBody:
 @router.post("/linkbase/v1/repositories")
 async def create_repository(request: Request) -> JSONBody:
     """Create a repository with its root folder (admins only): ``{id, name}``."""
-    caller = await run_in_threadpool(caller_of, request)
+    caller = await run_blocking(caller_of, request)
     if not caller.is_admin:
         raise PermissionDeniedError("Forbidden")
     data = await _object_body(request)
     repository_id, name = _string(data, "id"), _string(data, "name")
-    return JSONBody(await run_in_threadpool(repository_service.add_repository,
+    return JSONBody(await run_blocking(repository_service.add_repository,
                                             services_of(request), caller, repository_id, name))
 
 
@@ -105,7 +105,7 @@ async def create_document(request: Request) -> JSONBody:
     Body: ``{repository_id, parent_entry_id, name, properties?, auto_rename?}``; returns the
     entry in Laserfiche form plus its ``uuid`` and ``repository_id``.
     """
-    caller = await run_in_threadpool(caller_of, request)
+    caller = await run_blocking(caller_of, request)
     data = await _object_body(request)
     services = services_of(request)
-    return JSONBody(await run_in_threadpool(_create_document, services, caller, data))
+    return JSONBody(await run_blocking(_create_document, services, caller, data))

@@ -6,11 +6,11 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 
 from linkbase.api.body import read_body
 from linkbase.api.native.common import caller_of, services_of
 from linkbase.api.responses import JSONBody
+from linkbase.api.worker_threads import run_blocking
 from linkbase.domain.errors import InvalidArgumentError, PayloadTooLargeError
 from linkbase.services.batch import import_batch
 from linkbase.services.context import Caller, Services
@@ -46,6 +46,6 @@ async def links_batch(request: Request) -> JSONBody:
     response lists ``errors`` (index, reason), ``committed`` is false and nothing was written.
     """
     services = services_of(request)
-    caller = await run_in_threadpool(caller_of, request)
+    caller = await run_blocking(caller_of, request)
     body = await read_body(request, services.settings.max_import_bytes, PayloadTooLargeError)
-    return JSONBody(await run_in_threadpool(_run, services, caller, body))
+    return JSONBody(await run_blocking(_run, services, caller, body))

@@ -17,12 +17,12 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from linkbase.api.arvados.render import render_object
 from linkbase.api.events import bus_of, entries_after
 from linkbase.api.native.common import caller_of, services_of
+from linkbase.api.worker_threads import run_blocking
 from linkbase.domain.errors import InvalidArgumentError
 from linkbase.domain.query import parse_filters
 from linkbase.domain.resources import LOGS
@@ -65,10 +65,10 @@ async def list_changes(
     continue from (``cursor``; it moves past changes the caller may not see, so polling an
     idle feed costs one indexed query). ``more`` is true when another page is ready now."""
     services = services_of(request)
-    caller = await run_in_threadpool(caller_of, request)
+    caller = await run_blocking(caller_of, request)
     parsed = parse_filters(LOGS, filters)
-    start = await run_in_threadpool(_cursor, after, services)
-    page = await run_in_threadpool(logs.changes, services, caller, start, [parsed], limit)
+    start = await run_blocking(_cursor, after, services)
+    page = await run_blocking(logs.changes, services, caller, start, [parsed], limit)
     return {
         "kind": "linkbase#changeList",
         "items": [change_of(row) for row in page.items],
@@ -87,9 +87,9 @@ async def prune_logs(
     deleted. Cursors stay valid: a feed resumed from a pruned cursor continues with the
     oldest entry kept."""
     services = services_of(request)
-    caller = await run_in_threadpool(caller_of, request)
+    caller = await run_blocking(caller_of, request)
     moment = parse_timestamp(before)
-    deleted = await run_in_threadpool(logs.prune, services, caller, moment)
+    deleted = await run_blocking(logs.prune, services, caller, moment)
     return {"deleted": deleted, "before": format_micros(moment)}
 
 
@@ -108,10 +108,10 @@ async def stream_changes(
     its cursor and ``data:`` the change as JSON; a comment line every 15 s keeps idle
     connections open. Reconnecting with ``Last-Event-ID`` resumes after that change."""
     services = services_of(request)
-    caller = await run_in_threadpool(caller_of, request)
+    caller = await run_blocking(caller_of, request)
     parsed = parse_filters(LOGS, filters)
     resume = request.headers.get("last-event-id")
-    start = await run_in_threadpool(_cursor, resume or after or "now", services)
+    start = await run_blocking(_cursor, resume or after or "now", services)
     bus = bus_of(services, request.app.state)
 
     async def events() -> AsyncIterator[bytes]:

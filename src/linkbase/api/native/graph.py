@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 
 from linkbase.api.native.common import caller_of, services_of
+from linkbase.api.worker_threads import run_blocking
 from linkbase.services import graph
 
 router = APIRouter(tags=["Linkbase: graph"])
@@ -39,8 +39,8 @@ async def graph_neighbors(
     distance) pairs is refused with 422: narrow it with ``link_class`` or ``direction``.
     """
     services = services_of(request)
-    caller = await run_in_threadpool(caller_of, request)
-    result = await run_in_threadpool(
+    caller = await run_blocking(caller_of, request)
+    result = await run_blocking(
         graph.neighbourhood, services, caller, uuid, depth=depth, direction=direction,
         link_classes=link_class, limit=limit)
     return result.as_dict()
@@ -64,8 +64,8 @@ async def graph_paths(
     ``nodes`` and ``edges`` describe every object and link named.
     """
     services = services_of(request)
-    caller = await run_in_threadpool(caller_of, request)
-    result = await run_in_threadpool(
+    caller = await run_blocking(caller_of, request)
+    result = await run_blocking(
         graph.find_paths, services, caller, source, to, max_depth=max_depth,
         direction=direction, link_classes=link_class, limit=limit)
     return result.as_dict()

@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.concurrency import run_in_threadpool
 
 from linkbase.api.native.common import caller_of, services_of
+from linkbase.api.worker_threads import run_blocking
 from linkbase.services import describe
 
 router = APIRouter(tags=["Linkbase: objects"])
@@ -28,8 +28,8 @@ async def describe_objects(
     uuid: list[str] = Query([], description="Objects to describe (repeat; at most 1000)."),
 ) -> dict[str, Any]:
     """Kind and name of each readable object named; the others are left out."""
-    caller = await run_in_threadpool(caller_of, request)
-    items = await run_in_threadpool(describe.describe_many, services_of(request), caller, uuid)
+    caller = await run_blocking(caller_of, request)
+    items = await run_blocking(describe.describe_many, services_of(request), caller, uuid)
     return {"items": items, "items_available": len(items)}
 
 
@@ -37,14 +37,14 @@ async def describe_objects(
 async def object_summary(request: Request, uuid: str = Path()) -> dict[str, Any]:
     """One object: kind, name, ``ancestors`` (readable owners, outermost first), ``entry``
     (its Laserfiche repository and entry id, or null) and ``level`` (yours on it)."""
-    caller = await run_in_threadpool(caller_of, request)
-    return await run_in_threadpool(describe.object_summary, services_of(request), caller, uuid)
+    caller = await run_blocking(caller_of, request)
+    return await run_blocking(describe.object_summary, services_of(request), caller, uuid)
 
 
 @router.get("/linkbase/v1/entries/{repository_id}/{entry_id}")
 async def entry_object(request: Request, repository_id: str = Path(),
                        entry_id: int = Path(ge=1, le=2**31 - 1)) -> dict[str, Any]:
     """The object behind a Laserfiche entry, as ``GET /linkbase/v1/objects/{uuid}`` shows it."""
-    caller = await run_in_threadpool(caller_of, request)
-    return await run_in_threadpool(describe.entry_object, services_of(request), caller,
+    caller = await run_blocking(caller_of, request)
+    return await run_blocking(describe.entry_object, services_of(request), caller,
                                    repository_id, entry_id)
