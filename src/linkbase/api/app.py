@@ -32,12 +32,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app = docs.new_app(lifespan=_request_threads(settings.request_threads))
     app.state.services = Services(database, settings)
     worker_threads.ensure_threads(settings.request_threads)
-    app.add_middleware(ErrorGuard)  # first added: inside every other middleware
+    app.add_middleware(arvados_routes.ArvadosFace)  # first added: innermost
+    app.add_middleware(ErrorGuard)  # inside every other middleware
     app.add_middleware(arvados_routes.ArvadosCors)
     app.add_middleware(RequestIdMiddleware)  # outside CORS: every response gets the id
     observability.install(app, log_requests=settings.log_requests)
     app.include_router(ops.router)
-    app.include_router(arvados_routes.router)
     app.include_router(arvados_websocket.router)
     _mount_optional_faces(app)
 
