@@ -54,7 +54,10 @@ def new_app(**kwargs: Any) -> FastAPI:
         docs_url=DOCS_URL, redoc_url="/redoc", static_url=ASSETS_URL,
         favicon_url=f"{ASSETS_URL}/favicon.png",
         swagger_ui_parameters={"validatorUrl": None, "tryItOutEnabled": True},
-        openapi_tags=TAGS, **kwargs)
+        openapi_tags=TAGS,
+        # FastAPI's own OpenTelemetry hooks off: the server exports Prometheus metrics
+        # (api.observability), and the hooks' check ran on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False}, **kwargs)
 
     def openapi() -> dict[str, Any]:
         """The generated description plus the request models the Laserfiche routes parse

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -16,6 +17,22 @@ REQUESTS = Counter("linkbase_http_requests_total", "HTTP requests served",
 LATENCY = Histogram("linkbase_http_request_seconds", "HTTP request latency", ["face"])
 
 _configured = False
+
+#: The metrics' children by label values, so a request pays a dict lookup rather than the
+#: client library's label validation and lock; bounded, since a client picks the method.
+_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+_MAX_CHILDREN = 512
+
+
+def _observe(method: str, face: str, status: str, elapsed: float) -> None:
+    key = (method, face, status)
+    child = _children.get(key)
+    if child is None:
+        child = (REQUESTS.labels(method, face, status), LATENCY.labels(face))
+        if len(_children) < _MAX_CHILDREN:
+            _children[key] = child
+    child[0].inc()
+    child[1].observe(elapsed)
 
 
 def configure_logging(level: int = logging.INFO) -> None:
@@ -77,8 +94,7 @@ class Observability:
             elapsed = time.perf_counter() - started
             path = str(scope.get("path", ""))
             face = face_of(path)
-            REQUESTS.labels(scope["method"], face, str(status)).inc()
-            LATENCY.labels(face).observe(elapsed)
+            _observe(scope["method"], face, str(status), elapsed)
             if self.log_requests:
                 state = scope.get("state") or {}
                 self.logger.info("request", method=scope["method"], path=path, status=status,

@@ -9,9 +9,9 @@ kept in the request scope's ``state``, so a face that quotes it in an error body
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
-import string
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,19 +20,14 @@ from linkbase.request_context import REQUEST_ID
 
 #: A client's id is kept if it is 1–1024 visible ASCII characters (spec §1.5).
 _CLIENT_ID_RE = re.compile(r"^[\x21-\x7e]{1,1024}$")
-_ALNUM = string.digits + string.ascii_lowercase
 _HEADER = b"x-request-id"
 _STATE_KEY = "request_id"
 
 
 def new_request_id() -> str:
-    """A fresh id: ``req-`` and 20 random ``[0-9a-z]``."""
-    number = int.from_bytes(secrets.token_bytes(16), "big")
-    digits = []
-    for _ in range(20):
-        number, digit = divmod(number, 36)
-        digits.append(_ALNUM[digit])
-    return "req-" + "".join(digits)
+    """A fresh id: ``req-`` and 20 random ``[0-9a-z]`` (lower-case base32 of 100 random bits:
+    one C call, where a base-36 conversion digit by digit was a visible share of a request)."""
+    return "req-" + base64.b32encode(secrets.token_bytes(13)).decode("ascii")[:20].lower()
 
 
 def choose_request_id(given: str | None) -> str:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from linkbase.domain.errors import InvalidArgumentError
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
 
 
 def now_micros() -> int:
@@ -23,8 +24,9 @@ def format_micros(micros: int | None) -> str | None:
     """Render stored microseconds as the Arvados wire form (None stays None)."""
     if micros is None:
         return None
-    moment = _EPOCH + timedelta(microseconds=micros)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
+    # isoformat of a naive moment: half the cost of strftime, on every timestamp of every page.
+    moment = _NAIVE_EPOCH + timedelta(microseconds=micros)
+    return moment.isoformat(timespec="microseconds") + "000Z"
 
 
 def to_datetime(micros: int) -> datetime:

@@ -125,11 +125,23 @@ class Entry:
 def get_repository(conn: Connection, repository_id: str) -> dict[str, Any]:
     """The repository row; NotFoundError for an unknown id (the Laserfiche face's 404)."""
     well_formed = REPOSITORY_ID_RE.match(repository_id) is not None
-    row = well_formed and conn.execute(
-        sa.select(_repos).where(_repos.c.id == repository_id)).first()
-    if not row:
+    rows = well_formed and _REPOSITORY.mappings(conn, {"lb_id": repository_id})
+    if not rows:
         raise NotFoundError(f"Repository '{repository_id}' not found")
-    return dict(row._mapping)
+    return rows[0]
+
+
+#: Every Laserfiche request looks up its repository and entry ids: compiled once
+#: (``storage/driver_queries.py``).
+_REPOSITORY = DriverQuery(lambda: sa.select(_repos).where(_repos.c.id == sa.bindparam("lb_id")))
+_UUIDS_OF_ENTRIES = DriverQuery(lambda: sa.select(_entries.c.entry_id, _entries.c.object_uuid)
+                                .where(_entries.c.repository_id == sa.bindparam("lb_repository"),
+                                       _entries.c.entry_id.in_(
+                                           sa.bindparam("lb_ids", expanding=True))))
+_ENTRY_IDS_OF = DriverQuery(lambda: sa.select(_entries.c.object_uuid, _entries.c.entry_id)
+                            .where(_entries.c.repository_id == sa.bindparam("lb_repository"),
+                                   _entries.c.object_uuid.in_(
+                                       sa.bindparam("lb_uuids", expanding=True))))
 
 
 # -- batch resolution ----------------------------------------------------------------------
@@ -196,12 +208,8 @@ def entry_ids_of(conn: Connection, repository_id: str,
     result: dict[str, int] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        rows = conn.execute(
-            sa.select(_entries.c.object_uuid, _entries.c.entry_id).where(
-                _entries.c.repository_id == repository_id, _entries.c.object_uuid.in_(chunk)
-            )
-        )
-        result.update({r.object_uuid: int(r.entry_id) for r in rows})
+        rows = _ENTRY_IDS_OF.rows(conn, {"lb_repository": repository_id, "lb_uuids": chunk})
+        result.update({object_uuid: int(entry_id) for object_uuid, entry_id in rows})
     return result
 
 
@@ -387,12 +395,8 @@ def uuids_of_entries(conn: Connection, repository_id: str,
     result: dict[int, str] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        rows = conn.execute(
-            sa.select(_entries.c.entry_id, _entries.c.object_uuid).where(
-                _entries.c.repository_id == repository_id, _entries.c.entry_id.in_(chunk)
-            )
-        )
-        result.update({int(r.entry_id): r.object_uuid for r in rows})
+        rows = _UUIDS_OF_ENTRIES.rows(conn, {"lb_repository": repository_id, "lb_ids": chunk})
+        result.update({int(entry_id): object_uuid for entry_id, object_uuid in rows})
     return result
 
 

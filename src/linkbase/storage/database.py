@@ -75,6 +75,12 @@ class Database:
     def __init__(self, url: str, engine: Engine | None = None, **engine_options: Any) -> None:
         self.url = url
         self.engine = engine if engine is not None else create_engine(url, **engine_options)
+        #: The same engine and pool, with the options of a read transaction set once rather
+        #: than on every request's connection.
+        self._read_engine = self.engine.execution_options(linkbase_read_only=True)
+        if self.dialect == "postgresql":
+            self._read_engine = self._read_engine.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True)
         #: In-process queue of SQLite writers (see the module docstring).
         self.writer_gate = FairLock()
 
@@ -94,13 +100,8 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only transaction: one consistent snapshot for a request's queries."""
-        with self.engine.connect() as raw:
-            conn = raw.execution_options(linkbase_read_only=True)
-            if self.dialect == "postgresql":
-                conn = conn.execution_options(isolation_level="REPEATABLE READ",
-                                              postgresql_readonly=True)
-            with conn.begin():
-                yield conn
+        with self._read_engine.connect() as conn, conn.begin():
+            yield conn
 
     def dispose(self) -> None:
         """Close pooled connections (and end the SQLite checkpointer's thread)."""

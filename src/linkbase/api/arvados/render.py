@@ -46,28 +46,56 @@ def _computed(resource: Resource, row: dict[str, Any], name: str) -> Any:
     return None
 
 
+#: How a stored value is shown: as is, as a timestamp, as a log entry's properties, or as an
+#: object that is never null.
+_AS_IS, _TIME, _LOG_PROPERTIES, _OBJECT = range(4)
+
+#: (name, computed, how) for each attribute an object shows, by (resource, select): worked out
+#: once, not for every object of every page.
+_Plan = tuple[tuple[str, bool, int], ...]
+_PLANS: dict[tuple[str, tuple[str, ...] | None], _Plan] = {}
+
+
+def _plan(resource: Resource, select: tuple[str, ...] | None) -> _Plan:
+    key = (resource.name, select)
+    plan = _PLANS.get(key)
+    if plan is None:
+        steps = []
+        for name in select if select else resource.output_names:
+            attribute = resource.attribute(name)
+            if name in ("kind", "etag") or attribute is None:
+                continue
+            if name in _TIME_FIELDS:
+                how = _TIME
+            elif name == "properties" and resource.infix == uuids.LOG:
+                how = _LOG_PROPERTIES
+            elif name in ("properties", "prefs"):
+                how = _OBJECT
+            else:
+                how = _AS_IS
+            steps.append((name, attribute.computed or name == "api_token", how))
+        plan = _PLANS[key] = tuple(steps)
+    return plan
+
+
 def render_object(resource: Resource, row: dict[str, Any],
                   select: tuple[str, ...] | None = None) -> dict[str, Any]:
     """One object as the Arvados face shows it."""
-    names = select if select else resource.output_names
     out: dict[str, Any] = {"kind": resource.kind}
     if (not select or "etag" in select) and resource.infix:
         out["etag"] = row.get("etag")  # stored objects only (not computed permissions)
-    for name in names:
-        if name in ("kind", "etag"):
-            continue
-        attribute = resource.attribute(name)
-        if attribute is None:
-            continue
-        computed = attribute.computed or name == "api_token"
-        if not computed and name not in row:
+    for name, computed, how in _plan(resource, select):
+        if computed:
+            value = _computed(resource, row, name)
+        elif name in row:
+            value = row[name]
+        else:
             continue  # withheld from this caller (another user's private attributes)
-        value = _computed(resource, row, name) if computed else row.get(name)
-        if name in _TIME_FIELDS:
+        if how == _TIME:
             value = format_micros(value)
-        elif name == "properties" and resource.infix == uuids.LOG:
+        elif how == _LOG_PROPERTIES:
             value = log_properties(value)
-        elif name in ("properties", "prefs") and value is None:
+        elif how == _OBJECT and value is None:
             value = {}
         out[name] = value
     return out
