@@ -98,3 +98,23 @@ def test_a_shorter_interval_set_elsewhere_is_kept() -> None:
         assert sys.getswitchinterval() == BULK_SWITCH_INTERVAL / 2
     finally:
         sys.setswitchinterval(before)
+
+
+def test_the_startup_heap_is_frozen_and_later_objects_are_still_collected() -> None:
+    from linkbase.interpreter import freeze_startup_heap
+
+    before = gc.get_freeze_count()
+    try:
+        freeze_startup_heap()
+        assert gc.get_freeze_count() > before
+        assert gc.isenabled()
+
+        class Node:
+            other: object = None
+
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # a cycle made after the freeze
+        del a, b
+        assert gc.collect() >= 2  # still found and freed
+    finally:
+        gc.unfreeze()

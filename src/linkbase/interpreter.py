@@ -16,6 +16,9 @@
 
 Both are process-wide, so they are reference-counted: safe to nest and to use from many threads
 at once; the setting is restored when the last user leaves.
+
+* **The server's start-up heap, frozen** (:func:`freeze_startup_heap`), once per serving
+  process: see there.
 """
 
 from __future__ import annotations
@@ -87,3 +90,17 @@ def quick_gil_handoffs() -> AbstractContextManager[None]:
     """Use :data:`BULK_SWITCH_INTERVAL` for the duration (the previous interval comes back when
     the last user leaves)."""
     return _switch.held()
+
+
+def freeze_startup_heap() -> None:
+    """Move every object alive now out of the collector's reach, for good (``gc.freeze``).
+
+    Called by ``linkbase serve`` once the app is built, before the first request. What start-up
+    made (modules, the framework's routes and models, SQLAlchemy's tables and compiled
+    statements) lives as long as the process, yet every full collection scanned all of it
+    again: a pause of tens of milliseconds now and then, in whichever request was running. With
+    32 connections on SQLite, a link get's p99 went from 96-106 ms to 46-47 ms with the heap
+    frozen (p50 unchanged). Objects made later are collected as before.
+    """
+    gc.collect()
+    gc.freeze()

@@ -19,6 +19,7 @@ from linkbase.api.request_id import RequestIdMiddleware, request_id_of
 from linkbase.api.responses import JSONBody
 from linkbase.bootstrap import prepare_database
 from linkbase.domain.errors import LinkbaseError
+from linkbase.interpreter import freeze_startup_heap
 from linkbase.optional import import_optional
 from linkbase.services.context import Services
 from linkbase.settings import Settings
@@ -104,8 +105,10 @@ def app_from_environment() -> FastAPI:
     """The app of one worker process of ``linkbase serve --workers N``: settings from the
     environment, over a database the parent process has already migrated and seeded."""
     settings = Settings()
-    return create_app(settings, Database(settings.database_url,
-                                         pool_size=settings.request_threads))
+    app = create_app(settings, Database(settings.database_url,
+                                        pool_size=settings.request_threads))
+    freeze_startup_heap()
+    return app
 
 
 def _mount_optional_faces(app: FastAPI) -> None:

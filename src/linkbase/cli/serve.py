@@ -94,6 +94,7 @@ def serve(
     from linkbase.api.app import create_app
     from linkbase.api.observability import configure_logging
     from linkbase.bootstrap import prepare_database
+    from linkbase.interpreter import freeze_startup_heap
 
     configure_logging()
     tls = _tls_options(tls_cert, tls_key)
@@ -107,7 +108,9 @@ def serve(
     _banner(settings, host, port, first_token, world, https=bool(tls))
     options = {**uvicorn_options(settings), **tls}
     if workers == 1:
-        uvicorn.Server(uvicorn.Config(create_app(settings, db), **options)).run(sockets=[sock])
+        app = create_app(settings, db)
+        freeze_startup_heap()
+        uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
         return
     db.dispose()
     # Each worker is a fresh process that builds its app from the environment (the database
