@@ -47,6 +47,7 @@ from linkbase.domain.levels import Level
 from linkbase.domain.resources import RESOURCE_BY_INFIX, Resource
 from linkbase.domain.uuids import WellKnown
 from linkbase.services.context import Caller
+from linkbase.services.records import fetch_record
 from linkbase.storage import locks, tables
 from linkbase.storage.driver_queries import DriverQuery
 from linkbase.storage.transaction import is_writing
@@ -403,13 +404,10 @@ class Access:
         a concurrent delete that got there first is waited for, so the check sees it gone.
         """
         table = table_of_uuid(uuid)
-        if table is None:
+        if table is None or uuid is None:
             return None
-        query = sa.select(table).where(table.c.uuid == uuid)
-        if self.writing:
-            query = locks.for_lock(query, self.conn, locks.RowLock.REFERENCE)
-        row = self.conn.execute(query).first()
-        return dict(row._mapping) if row is not None else None
+        return fetch_record(self.conn, table, uuid,
+                            lock=locks.RowLock.REFERENCE if self.writing else None)
 
     def readable_row(self, resource_name: str, row: dict[str, Any]) -> bool:
         """``readable(U, X)`` for a stored row of ``resource_name`` (spec §4.4, §5.3, §10)."""

@@ -94,7 +94,9 @@ def insert_record(conn: Connection, table: sa.Table, values: dict[str, Any],
         record.setdefault("modified_at", now)
         record.setdefault("modified_by_user_uuid", actor_uuid)
     record["etag"] = etag_of(record)
-    result = conn.execute(table.insert().values(**record))
+    # The values as parameters of the table's plain INSERT (compiled once per set of columns),
+    # not as ``.values()``: that built and cache-keyed a bind parameter per column every time.
+    result = conn.execute(table.insert(), record)
     if "id" in table.c and "id" not in record:
         record["id"] = result.inserted_primary_key[0] if result.inserted_primary_key else None
     transaction.note(conn, table.name, record["uuid"], None, record)
@@ -114,29 +116,45 @@ def update_record(conn: Connection, table: sa.Table, current: dict[str, Any],
     updated["etag"] = etag_of(updated)
     values = {k: updated[k] for k in (*real, "etag", "modified_at", "modified_by_user_uuid")
               if k in table.c}
-    conn.execute(table.update().where(table.c.uuid == current["uuid"]).values(**values))
+    conn.execute(_update_by_uuid(table), {**values, "lb_key": current["uuid"]})
     transaction.note(conn, table.name, current["uuid"], current, updated)
     return updated
 
 
 def fetch_record(conn: Connection, table: sa.Table, uuid: str, *,
-                 for_update: bool = False) -> dict[str, Any] | None:
+                 for_update: bool = False,
+                 lock: locks.RowLock | None = None) -> dict[str, Any] | None:
     """The stored row with this uuid, or None.
 
     ``for_update`` (in a write transaction): lock the row until the transaction ends
     (``FOR NO KEY UPDATE``, ``storage.locks``), so a concurrent update or delete of it waits and
-    then applies to what this one wrote.
+    then applies to what this one wrote. ``lock``: another strength (``RowLock.REFERENCE`` for
+    a row a write checks against).
     """
-    if not for_update:
-        rows = _by_uuid(table).mappings(conn, {"uuid": uuid})
-        return rows[0] if rows else None
-    query = sa.select(table).where(table.c.uuid == uuid)
-    query = locks.for_lock(query, conn, locks.RowLock.UPDATE)
-    row = conn.execute(query).first()
-    return dict(row._mapping) if row is not None else None
+    mode = locks.RowLock.UPDATE if for_update else lock
+    if mode is None or not locks.row_locks_apply(conn):
+        query = _by_uuid(table)
+    else:
+        query = _by_uuid_locked(table, mode)
+    rows = query.mappings(conn, {"uuid": uuid})
+    return rows[0] if rows else None
+
+
+@functools.cache
+def _update_by_uuid(table: sa.Table) -> sa.Update:
+    """``UPDATE table SET <the columns given> WHERE uuid = :lb_key`` (built once per table; the
+    columns set are the parameters of each execution)."""
+    return table.update().where(table.c.uuid == sa.bindparam("lb_key"))
 
 
 @functools.cache
 def _by_uuid(table: sa.Table) -> DriverQuery:
     """A record by uuid: the read of almost every get, run on the driver's cursor."""
     return DriverQuery(lambda: sa.select(table).where(table.c.uuid == sa.bindparam("uuid")))
+
+
+@functools.cache
+def _by_uuid_locked(table: sa.Table, mode: locks.RowLock) -> DriverQuery:
+    """A record by uuid, row-locked: what every write reads its target and references with."""
+    return DriverQuery(lambda: locks.with_row_lock(
+        sa.select(table).where(table.c.uuid == sa.bindparam("uuid")), mode))

@@ -89,10 +89,20 @@ class RowLock(enum.Enum):
     REFERENCE = "reference"    # FOR KEY SHARE
 
 
+def row_locks_apply(conn: Connection) -> bool:
+    """Whether row locks are taken on ``conn`` (PostgreSQL, unless a test switched them off);
+    SQLite's one writer at a time needs none."""
+    return conn.dialect.name == "postgresql" and "rows" not in _disabled
+
+
 def for_lock(query: sa.Select[Any], conn: Connection, mode: RowLock) -> sa.Select[Any]:
     """``query`` with the row lock clause of ``mode`` (unchanged on SQLite)."""
-    if conn.dialect.name != "postgresql" or "rows" in _disabled:
-        return query
+    return with_row_lock(query, mode) if row_locks_apply(conn) else query
+
+
+def with_row_lock(query: sa.Select[Any], mode: RowLock) -> sa.Select[Any]:
+    """``query`` with the row lock clause of ``mode``, whatever the connection (for statements
+    compiled once and run only where :func:`row_locks_apply`)."""
     if mode is RowLock.DELETE:
         return query.with_for_update()
     if mode is RowLock.UPDATE:
