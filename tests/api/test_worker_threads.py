@@ -109,3 +109,20 @@ def test_a_result_for_a_closed_loop_is_dropped_and_the_thread_lives_on() -> None
         return await run_blocking(lambda: "still serving")
 
     assert asyncio.run(main()) == "still serving"
+
+
+def test_a_forked_child_starts_its_own_threads() -> None:
+    import os
+
+    worker_threads.ensure_threads(2)
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's threads are gone; calls must still be served
+        code = 1
+        try:
+            if worker_threads.thread_count() == 0:
+                code = 0 if asyncio.run(run_blocking(lambda: 42)) == 42 else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert worker_threads.thread_count() >= 2  # the parent keeps its own

@@ -20,7 +20,9 @@ The semantics kept from anyio's:
   result is then dropped.
 
 The threads are daemon threads shared by every app of the process: they hold nothing between
-calls, and uvicorn's shutdown waits for the requests awaiting them before the process ends.
+calls, and uvicorn's shutdown waits for the requests awaiting them before the process ends. A
+forked child (a process manager that forks workers; uvicorn's own ``--workers`` spawns them)
+starts with none and a fresh queue, since threads do not survive a fork.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -42,6 +45,16 @@ _Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", contextvars.Conte
 _jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
 _lock = threading.Lock()
 _threads: list[threading.Thread] = []
+
+
+def _after_fork_in_child() -> None:
+    global _jobs, _lock
+    _jobs = queue.SimpleQueue()
+    _lock = threading.Lock()
+    _threads.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def ensure_threads(count: int) -> None:
