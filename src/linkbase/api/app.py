@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from types import ModuleType
 
 import anyio.to_thread
 from fastapi import FastAPI, Request, Response
@@ -33,14 +34,19 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app = docs.new_app(lifespan=_request_threads(settings.request_threads))
     app.state.services = Services(database, settings)
     worker_threads.ensure_threads(settings.request_threads)
+    faces = _optional_faces()
     app.add_middleware(arvados_routes.ArvadosFace)  # first added: innermost
+    for face in faces:
+        for middleware in getattr(face, "MIDDLEWARE", ()):
+            app.add_middleware(middleware)
     app.add_middleware(ErrorGuard)  # inside every other middleware
     app.add_middleware(arvados_routes.ArvadosCors)
     app.add_middleware(RequestIdMiddleware)  # outside CORS: every response gets the id
     observability.install(app, log_requests=settings.log_requests)
     app.include_router(ops.router)
     app.include_router(arvados_websocket.router)
-    _mount_optional_faces(app)
+    for face in faces:
+        face.register(app)
 
     @app.exception_handler(LinkbaseError)
     async def _domain_error(request: Request, exc: LinkbaseError) -> Response:
@@ -111,10 +117,10 @@ def app_from_environment() -> FastAPI:
     return app
 
 
-def _mount_optional_faces(app: FastAPI) -> None:
-    """Mount the Laserfiche, native and web faces when their modules are present."""
-    for module_name in ("linkbase.api.laserfiche.routes", "linkbase.api.native.routes",
-                        "linkbase.web.routes"):
-        module = import_optional(module_name)
-        if module is not None:
-            module.register(app)
+def _optional_faces() -> list[ModuleType]:
+    """The Laserfiche, native and web faces whose modules are present: each has ``register``
+    (its routes) and may have ``MIDDLEWARE`` (pure ASGI, installed innermost)."""
+    found = (import_optional(name) for name in ("linkbase.api.laserfiche.routes",
+                                                 "linkbase.api.native.routes",
+                                                 "linkbase.web.routes"))
+    return [module for module in found if module is not None]

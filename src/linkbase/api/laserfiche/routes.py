@@ -18,8 +18,10 @@ from urllib.parse import parse_qs, urlencode
 
 import orjson
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.routing import APIRoute
 from starlette.responses import Response
 from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from linkbase.api.auth import bearer_from_header, resolve_caller
 from linkbase.api.body import read_body
@@ -485,6 +487,39 @@ _FALLBACK_PATHS = ("/v1/{rest:path}", "/v2/{rest:path}", "/v2", "/v1",
                    "/LFRepositoryAPI/{rest:path}", "/LFRepositoryAPI")
 
 
+class LaserficheFace:
+    """Pure ASGI middleware, innermost: a request that fully matches one of this face's routes
+    goes straight to the route's endpoint, ahead of the framework's router and its per-route
+    request handling (dependency solving, response wrapping), which the face does not use: each
+    endpoint takes the bare request and renders its own response and errors (:func:`_handle`).
+
+    The routes are the ones registered on the framework (one table, above, also describes them
+    in the API description); anything else (an unknown path, a wrong method: the fallbacks'
+    ProblemDetails) goes on to the app.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path", "").startswith(_FACE_PATHS):
+            for route in router.routes:
+                match, child_scope = route.matches(scope)
+                if match is Match.FULL and isinstance(route, APIRoute):
+                    scope.update(child_scope)
+                    response = await route.endpoint(Request(scope, receive, send))
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
+#: Where this face's routes live (the fallbacks' prefixes, as the router matches them).
+_FACE_PATHS = ("/v1/", "/v2/", "/LFRepositoryAPI/")
+
+#: Installed by the app innermost, inside the request id, metrics and error guard.
+MIDDLEWARE = (LaserficheFace,)
+
+
 def register(app: FastAPI) -> None:
     """Mount the face; the catch-all routes go last so every real route matches first."""
     app.include_router(router)
@@ -492,4 +527,4 @@ def register(app: FastAPI) -> None:
         app.add_api_route(path, _fallback, methods=_ALL_METHODS, include_in_schema=False)
 
 
-__all__ = ["parse_link_specs", "register", "router"]
+__all__ = ["MIDDLEWARE", "parse_link_specs", "register", "router"]
