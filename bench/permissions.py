@@ -34,7 +34,6 @@ from linkbase.domain.levels import Level
 from linkbase.domain.query import build_list_query
 from linkbase.domain.resources import COLLECTIONS
 from linkbase.domain.uuids import WellKnown
-from linkbase.interpreter import freeze_startup_heap
 from linkbase.services import groups, links, verification
 from linkbase.services.context import Caller, Services
 from linkbase.services.listing import list_records
@@ -388,8 +387,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--checks", type=int, default=300)
     parser.add_argument("--lists", type=int, default=20)
-    parser.add_argument("--no-freeze", action="store_true",
-                        help="leave the synthetic world's objects to the collector (to compare)")
     args = parser.parse_args(argv)
     url = args.database or f"sqlite:///{tempfile.mkdtemp(prefix='lbbench-')}/bench.db"
     g = Graph(args.scale)
@@ -403,12 +400,6 @@ def main(argv: list[str] | None = None) -> int:
 
     rnd = random.Random(11)
     samples = [(rnd.choice(g.users), rnd.randrange(g.n_colls)) for _ in range(args.checks)]
-    # The synthetic world's own Python objects (a million-odd uuids and rows this process built,
-    # which no server holds) are moved out of the collector's reach before anything is timed,
-    # as ``linkbase serve`` does with its start-up heap (interpreter.freeze_startup_heap):
-    # otherwise a full collection rescanning them lands in some check's time.
-    if not args.no_freeze:
-        freeze_startup_heap()
     closure_t: list[float] = []
     cte_t: list[float] = []
     fair_t: list[float] = []
