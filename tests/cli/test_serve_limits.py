@@ -120,3 +120,17 @@ def test_a_request_after_an_early_answer_to_a_large_body_is_answered(
         assert (resp.status, resp.read()) == (200, b'{"health":"OK"}')
     finally:
         conn.close()
+
+
+def test_an_unparseable_request_is_answered_while_its_sender_goes_on_sending(
+        server: ServerHandle) -> None:
+    """The 400 for a request the parser refuses reaches a client still sending its body (the
+    connection is closed the lingering way, not reset under it)."""
+    with _connect(server) as sock:
+        sock.sendall(b"POST /arvados/v1/links HTTP/1.1\r\nHost: x\r\n"
+                     b"Content-Length: 4194304\r\nBad\x01Header: y\r\n\r\n")
+        for _ in range(64):
+            sock.sendall(b"x" * 65536)
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:100]
+    assert b"Invalid HTTP request received." in answer

@@ -27,7 +27,7 @@ import asyncio
 from functools import cache
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from linkbase.settings import Settings
 
@@ -97,6 +97,24 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
             b"content-type: application/json\r\nconnection: close\r\n"
             b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's 400 for a request it cannot parse (an oversized request line, a malformed
+        header), closed the lingering way like the 431: uvicorn closes at once, and a client
+        still sending its body then sees a broken pipe instead of the answer (found by the
+        fuzzer: a request line of a few thousand filters with a large body)."""
+        self._disarm()
+        self._discarding = True
+        content = [STATUS_LINE[400]]
+        for name, value in self.server_state.default_headers:
+            content.extend([name, b": ", value, b"\r\n"])
+        content.extend([b"content-type: text/plain; charset=utf-8\r\n",
+                        b"content-length: " + str(len(msg)).encode("ascii") + b"\r\n",
+                        b"connection: close\r\n\r\n", msg.encode("ascii")])
+        self.transport.write(b"".join(content))
         if self.transport.can_write_eof():
             self.transport.write_eof()
         self.loop.call_later(LINGER_SECONDS, self.transport.close)
