@@ -161,6 +161,26 @@ def test_sign_in_with_password_shows_who_and_signs_out(page: Any, site: Site) ->
         assert http.get("/arvados/v1/users/current").status_code == 401
 
 
+def test_a_password_sign_in_sent_before_the_repository_list_arrives_waits_for_it(
+        page: Any, site: Site) -> None:
+    # The sign-in form is drawn before its repository list arrives; on a loaded machine a click
+    # can come first (it failed CI once). The list is held back here until after the click.
+    held: list[Any] = []
+    page.route(re.compile(r".*/v2/Repositories$"), lambda route: held.append(route))
+    page.goto(f"{site.server.url}/ui/")
+    page.wait_for_selector("#signin-username")
+    while not held:
+        page.wait_for_timeout(20)
+    page.fill("#signin-username", "alice")
+    page.fill("#signin-password", "alice-demo")
+    page.get_by_role("button", name="Sign in").first.click()
+    page.wait_for_timeout(200)
+    expect(page.locator("#whoami")).to_have_count(0)
+    held[0].continue_()
+    expect(page.locator("#whoami")).to_contain_text("Alice Archer (alice)")
+    expect(page.locator("form:has(#signin-username) .error")).to_have_text("")
+
+
 def test_sign_in_with_a_token_and_a_wrong_one(page: Any, site: Site) -> None:
     page.goto(f"{site.server.url}/ui/")
     page.fill("#signin-token", "not-a-token")

@@ -21,12 +21,15 @@ function signInPage() {
   const tokenError = errorSlot();
   const passwordError = errorSlot();
   const repositories = h("select", { id: "signin-repository" });
-  lf.repositories().then((list) => {
+  // The repository list arrives after the form is drawn; a sign-in submitted before it has
+  // arrived waits for it rather than asking for a token of no repository.
+  const listed = lf.repositories().then((list) => {
     state.repositories = list.value;
     const wanted = new URLSearchParams(location.search).get("repository");
     repositories.replaceChildren(...list.value.map((r) =>
       h("option", { value: r.id, selected: r.id === wanted }, `${r.name} (${r.id})`)));
-  }).catch((error) => passwordError.show(error));
+  });
+  listed.catch((error) => passwordError.show(error));
   const tokenForm = h("form", { class: "card", "aria-labelledby": "signin-token-title", onsubmit: async (ev) => {
     ev.preventDefault();
     const token = ev.target.elements.token.value.trim();
@@ -42,6 +45,7 @@ function signInPage() {
     ev.preventDefault();
     const form = ev.target.elements;
     await guarded(passwordError, async () => {
+      await listed;
       const issued = await lf.token(form.repository.value, form.username.value.trim(), form.password.value);
       session.set(issued.access_token, "password");
       await start();
