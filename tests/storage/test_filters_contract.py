@@ -31,7 +31,13 @@ from linkbase.domain.resources import (
 )
 from linkbase.storage import tables
 from linkbase.storage.engine import create_engine
-from linkbase.storage.filters import compile_filters, compile_order, register_sqlite_functions
+from linkbase.storage.filters import (
+    compile_filters,
+    compile_order,
+    filter_values,
+    parametrized_filters,
+    register_sqlite_functions,
+)
 from linkbase.storage.migrate import upgrade
 from tests.support.databases import BACKENDS, fresh_database_url
 
@@ -154,13 +160,22 @@ class Db:
         self, resource: Resource, table: sa.Table, filters: Any = None, **params: Any
     ) -> list[str]:
         query = build_list_query(resource, filters=filters, **params)
+        order = compile_order(table, query.order)
         stmt = (
             sa.select(table.c.uuid)
             .where(compile_filters(table, resource, query.filters, self.backend))
-            .order_by(*compile_order(table, query.order))
+            .order_by(*order)
         )
         with self.engine.connect() as conn:
-            return [row[0] for row in conn.execute(stmt)]
+            found = [row[0] for row in conn.execute(stmt)]
+            # Every case also checks the parametrized form (the cached list plans' filters):
+            # where it exists, the same rows in the same order with the values bound.
+            where = parametrized_filters(table, resource, query.filters, self.backend)
+            if where is not None:
+                bound = conn.execute(sa.select(table.c.uuid).where(where).order_by(*order),
+                                     filter_values(query.filters))
+                assert [row[0] for row in bound] == found, query.filters
+            return found
 
 
 def _make_db(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Db:

@@ -40,7 +40,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from linkbase.domain import uuids
 from linkbase.domain.levels import Level
@@ -130,6 +130,8 @@ def _union(*arms: sa.Select[Any]) -> sa.Select[Any]:
 # The statements are built once per shape with bind parameters (``lb_me``: the caller; ``lb_x``,
 # ``lb_o``: the object and its owner) and reused, so SQLAlchemy's compiled cache serves them.
 _ME = "lb_me"
+#: The caller's parameter, for statements built from this module's clauses.
+CALLER_PARAMETER = _ME
 
 
 def _me() -> ColumnElement[Any]:
@@ -318,9 +320,16 @@ class Access:
         """Owners O with ``via_owner(U, level, O)``."""
         return sa.select(self._set(_owner_stmt, level).subquery().c.uuid)
 
+    def _caller_param(self) -> BindParameter[str]:
+        """The caller, as the ``:lb_me`` parameter: every clause of this class names the caller
+        only through it, so a statement built for one caller is the statement of any other
+        with the same flags, given their uuid (``services/listing.py`` caches list statements
+        on that; a literal uuid would leak one caller's rows to the next)."""
+        return sa.bindparam(_ME, value=self.caller.uuid, type_=tables.Reference)
+
     def _set(self, build: Callable[[int], sa.Select[Any]], level: Level) -> sa.TextualSelect:
         """One of the caller's sets, as a SELECT of ``uuid`` from its precompiled SQL."""
-        me = sa.bindparam(_ME, value=self.caller.uuid, type_=tables.Reference)
+        me = self._caller_param()
         return (_set_sql(build, int(level), self.conn.dialect).bindparams(me)
                 .columns(sa.column("uuid", tables.Reference)))
 
@@ -479,11 +488,11 @@ class Access:
         union (same bench).
         """
         if self.conn.dialect.name == "sqlite":
-            return sa.or_(table.c.uuid == self.caller.uuid, table.c.uuid.in_(has),
+            return sa.or_(table.c.uuid == self._caller_param(), table.c.uuid.in_(has),
                           table.c.owner_uuid.in_(owned))
         mine = table.alias()
         by_owner = sa.select(mine.c.uuid).where(mine.c.owner_uuid.in_(owned))
-        me = sa.select(sa.cast(sa.literal(self.caller.uuid), tables.Reference).label("uuid"))
+        me = sa.select(sa.cast(self._caller_param(), tables.Reference).label("uuid"))
         return table.c.uuid.in_(sa.union_all(me, has, by_owner))
 
     def can_clause(self, level: Level, table: sa.Table) -> ColumnElement[bool] | None:
@@ -521,7 +530,7 @@ class Access:
         """
         if self.caller.is_admin:
             return None
-        me = self.caller.uuid
+        me = self._caller_param()
         if resource.name == "api_client_authorizations":
             return table.c.owner_uuid == me
         sets = sets or self.visibility_sets()

@@ -110,10 +110,16 @@ class DriverQuery:
         keys = self._keys
         return [dict(zip(keys, row, strict=True)) for row in self.rows(conn, values)]
 
+    def binds_plainly(self, dialect: Dialect) -> bool:
+        """Whether every parameter reaches ``dialect``'s driver as given, with no bind
+        processing (else :meth:`rows` refuses the statement with TypeError)."""
+        compiled = self._statement.compile(dialect=dialect)
+        return not any(_needs_processing(bind, dialect) for bind in compiled.binds.values())
+
     def _compile(self, dialect: Dialect, values: Mapping[str, Any]) -> _Compiled:
         compiled = self._statement.compile(dialect=dialect)
         for bind in compiled.binds.values():
-            if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
+            if _needs_processing(bind, dialect):
                 raise TypeError(f"parameter {bind.key!r} needs bind processing: not a "
                                 "DriverQuery")
         slots: dict[str, Any] = {}
@@ -133,6 +139,10 @@ class DriverQuery:
             for column in self._statement.selected_columns)
         return _Compiled(expanded.statement, plan, expanded.positiontup is not None,
                          processors)
+
+
+def _needs_processing(bind: BindParameter[Any], dialect: Dialect) -> bool:
+    return bind.type.dialect_impl(dialect).bind_processor(dialect) is not None
 
 
 def run_statement(conn: Connection, sql: str) -> None:

@@ -188,6 +188,56 @@ def compile_filters(
     return sa.and_(sa.true(), *(compiler.filter(f) for f in filters))
 
 
+def filter_parameter(index: int) -> str:
+    """The bind parameter of filter number ``index`` in a parametrized statement."""
+    return f"lb_f{index}"
+
+
+def parametrized_filters(
+    table: sa.FromClause, resource: Resource, filters: Sequence[Filter], dialect: str
+) -> Cond | None:
+    """:func:`compile_filters` with every operand a bind parameter (``lb_f0``, ``lb_f1``, ...,
+    valued by :func:`filter_values`), or None when a filter's SQL depends on its operand's
+    value itself (patterns, kinds, JSON, token digests, ``any``).
+
+    Such a clause is the same for every query of the same :func:`filter_shape`, so a list
+    statement built from it can be compiled once and run again with other values
+    (``services/listing.py``); the shape holds everything the clause's SQL depends on besides
+    the values.
+    """
+    compiler = _FilterCompiler(table, resource, dialect, parametrize=True)
+    clause = sa.and_(sa.true(), *(compiler.filter(f, i) for i, f in enumerate(filters)))
+    return clause if compiler.parametrizable else None
+
+
+def filter_shape(filters: Sequence[Filter]) -> tuple[Any, ...]:
+    """What the SQL of :func:`parametrized_filters` depends on: each filter's attribute, key,
+    operator and its operand's kind (null, the type of a scalar, and for a list whether it
+    holds nulls, whether it holds anything else, and the types of its members)."""
+    return tuple((f.attr, f.key, f.op, _operand_shape(f.operand)) for f in filters)
+
+
+def _operand_shape(operand: object) -> Any:
+    if isinstance(operand, (list, tuple)):
+        kinds = frozenset(type(v).__name__ for v in operand)
+        return ("list", "NoneType" in kinds, bool(kinds - {"NoneType"}), kinds)
+    if isinstance(operand, (str, int, float, type(None))):
+        return type(operand).__name__
+    return ("other", type(operand).__name__)  # JSON documents: never parametrized
+
+
+def filter_values(filters: Sequence[Filter]) -> dict[str, Any]:
+    """The parameter values of :func:`parametrized_filters` for ``filters``: each operand, a
+    list without its nulls (they are compiled as ``IS NULL`` arms, see ``membership``)."""
+    values: dict[str, Any] = {}
+    for index, flt in enumerate(filters):
+        operand = flt.operand
+        if isinstance(operand, (list, tuple)):
+            operand = [value for value in operand if value is not None]
+        values[filter_parameter(index)] = operand
+    return values
+
+
 def compile_order(table: sa.FromClause, order: Sequence[OrderTerm]) -> list[UnaryExpression[Any]]:
     """ORDER BY terms: strings by code point, nulls last ascending and first descending."""
     result: list[UnaryExpression[Any]] = []
@@ -201,55 +251,77 @@ def compile_order(table: sa.FromClause, order: Sequence[OrderTerm]) -> list[Unar
 class _FilterCompiler:
     """Compiles filters for one table and dialect; one method per filter family."""
 
-    def __init__(self, table: sa.FromClause, resource: Resource, dialect: str) -> None:
+    def __init__(self, table: sa.FromClause, resource: Resource, dialect: str, *,
+                 parametrize: bool = False) -> None:
         if dialect not in ("sqlite", "postgresql"):
             raise ValueError(f"unsupported dialect {dialect!r}")
         self.table = table
         self.resource = resource
         self.pg = dialect == "postgresql"
+        #: Operands become bind parameters (see :func:`parametrized_filters`); a filter whose
+        #: SQL depends on its operand's value clears ``parametrizable``.
+        self.parametrize = parametrize
+        self.parametrizable = True
+        self.index = 0
 
-    def filter(self, flt: Filter) -> Cond:
+    def filter(self, flt: Filter, index: int = 0) -> Cond:
+        self.index = index
         if flt.attr == "any":
+            self.parametrizable = False
             return self.any(flt)
         attribute = self.resource.filterable[flt.attr]
         if flt.key is not None:
+            self.parametrizable = False
             return self.subproperty(self.table.c[flt.attr], flt.key, flt.op, flt.operand)
         if attribute.type is AttrType.JSON:
+            self.parametrizable = False
             return self.json_whole(self.table.c[flt.attr], flt.op, flt.operand)
         if flt.attr == "api_token":
+            self.parametrizable = False
             return self.api_token(flt.op, flt.operand)
         return self.scalar(
             self.table.c[flt.attr], attribute.type, flt.op, flt.operand, flt.attr == "uuid"
         )
 
+    def value(self, operand: Any) -> Any:
+        """``operand``, or in a parametrized clause the current filter's parameter (typed by
+        the column it is compared with)."""
+        return sa.bindparam(filter_parameter(self.index)) if self.parametrize else operand
+
     # -- S / T / B ------------------------------------------------------------------------
 
     def scalar(self, col: Expr, kind: AttrType, op: str, operand: Any, is_uuid: bool) -> Cond:
         if op == "=":
-            return col.is_(None) if operand is None else col == operand
+            return col.is_(None) if operand is None else col == self.value(operand)
         if op == "!=":
-            return col.is_not(None) if operand is None else sa.or_(col != operand, col.is_(None))
+            if operand is None:
+                return col.is_not(None)
+            return sa.or_(col != self.value(operand), col.is_(None))
         if op in COMPARISONS:
             left = CodePoint(col) if kind is AttrType.STRING else col
-            return _CMP[op](left, operand)  # type: ignore[no-any-return]
+            return _CMP[op](left, self.value(operand))  # type: ignore[no-any-return]
         if op in ("like", "ilike"):
+            self.parametrizable = False
             return self.like(col, operand, op == "ilike")
         if op in ("in", "not in"):
             return self.membership(col, op, operand)
         if op == "is_a":
+            self.parametrizable = False
             return self.is_a(col, operand, is_uuid)
         raise ValueError(f"operator {op!r} reached the compiler")  # pragma: no cover
 
-    @staticmethod
-    def membership(col: Expr, op: str, operand: Sequence[Any]) -> Cond:
+    def membership(self, col: Expr, op: str, operand: Sequence[Any]) -> Cond:
         values = [v for v in operand if v is not None]
         has_null = len(values) != len(operand)
+        listed: Any = values
+        if self.parametrize:
+            listed = sa.bindparam(filter_parameter(self.index), expanding=True)
         if op == "in":
-            found = col.in_(values) if values else sa.false()
+            found = col.in_(listed) if values else sa.false()
             return sa.or_(found, col.is_(None)) if has_null else found
         if has_null:
-            return sa.and_(col.is_not(None), col.not_in(values)) if values else col.is_not(None)
-        return sa.or_(col.is_(None), col.not_in(values)) if values else sa.true()
+            return sa.and_(col.is_not(None), col.not_in(listed)) if values else col.is_not(None)
+        return sa.or_(col.is_(None), col.not_in(listed)) if values else sa.true()
 
     def is_a(self, col: Expr, kinds: Sequence[str], is_uuid: bool) -> Cond:
         infixes = sorted({i for i in (uuids.infix_of_kind(k) for k in kinds) if i is not None})
